@@ -1,0 +1,82 @@
+"""The Python API: everything the command line does is one of these calls first."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from . import boxes as _boxes
+from .engine import METRICS, Geometry, axes, cross_entries, flag_names, measure
+from .methods import resolve_methods
+
+CHUNK = 131_072  # boxes per engine pass: bounds memory, keeps arrays cache-friendly
+
+
+def analyze(boxes, stride: float = 16, pool=7, methods=None, sampling_ratio: int = 2,
+            sample_placement: str = "centered", image_size=None) -> pd.DataFrame:
+    """Lost and gained area, outside weight, IoU and shift of every box under every method.
+
+    ``boxes``: a DataFrame (columns found by name, SPEC §6), an ``(N, 4)`` array or a list of
+    ``(x1, y1, x2, y2)`` in image pixels. ``pool``: ``N``, ``"HxW"`` or ``(rows, cols)``.
+    ``methods``: names, a comma-separated string or ``"all"`` (default roipool, roiwarp, roialign).
+    ``sampling_ratio``: samples per bin and axis, 0 = adaptive. ``image_size``: ``(W, H)`` for boxes
+    whose input has none; unknown sizes leave the map unbounded on its high side.
+
+    Returns one row per box x method (box-major), SPEC §6 columns. Invalid boxes keep their rows
+    with empty metrics and ``flags = invalid:<reason>``.
+    """
+    geometry = Geometry(stride=stride, pool=pool, sampling_ratio=sampling_ratio, placement=sample_placement)
+    names = resolve_methods(methods)
+    table = _boxes.normalise(boxes, image_size=image_size)
+    return analyze_table(table, geometry, names)
+
+
+def analyze_table(table: pd.DataFrame, geometry: Geometry, methods: list[str]) -> pd.DataFrame:
+    """:func:`analyze` on an already normalised box table."""
+    n, m = len(table), len(methods)
+    values = {name: np.full((n, m), np.nan) for name in METRICS}
+    ok = np.flatnonzero(table["invalid"].to_numpy(dtype=object) == "")
+    coords = [table[c].to_numpy(dtype=float) for c in ("x1", "y1", "x2", "y2", "image_width", "image_height")]
+    for start in range(0, len(ok), CHUNK):
+        rows = ok[start:start + CHUNK]
+        chunk = [c[rows] for c in coords]
+        for j, method in enumerate(methods):
+            for name, column in measure(axes(method, *chunk, geometry)).items():
+                values[name][rows, j] = column
+
+    out = {c: np.repeat(table[c].to_numpy(), m) for c in _boxes.IDENTITY}
+    out["stride"] = np.full(n * m, geometry.stride)
+    out["method"] = np.tile(np.array(methods, dtype=object), n)
+    for name in METRICS:
+        out[name] = values[name].ravel()
+    out["flags"] = np.repeat(flag_names(table, geometry.stride), m)
+    frame = pd.DataFrame(out)
+    frame["empty_bins"] = frame["empty_bins"].astype("Int64")
+    if "iscrowd" in table.columns:
+        frame.insert(frame.columns.get_loc("flags"), "iscrowd", np.repeat(table["iscrowd"].to_numpy(), m))
+    return frame
+
+
+def coefficients(boxes, method: str = "roialign", stride: float = 16, pool=7, sampling_ratio: int = 2,
+                 sample_placement: str = "centered", image_size=None) -> pd.DataFrame:
+    """The per-bin cell coefficients of every valid box (SPEC §4 ``cells``), long format.
+
+    Columns ``roi_id, method, bin_y, bin_x, cell_y, cell_x, weight``; only non-zero weights. For
+    ``roialign*`` the weight equals the average-mode output of the frameworks on a one-hot feature
+    map; for the pool methods it is ``1 / (cells in the window)``.
+    """
+    geometry = Geometry(stride=stride, pool=pool, sampling_ratio=sampling_ratio, placement=sample_placement)
+    (method,) = resolve_methods([method])
+    table = _boxes.normalise(boxes, image_size=image_size)
+    return coefficients_table(table, geometry, method)
+
+
+def coefficients_table(table: pd.DataFrame, geometry: Geometry, method: str) -> pd.DataFrame:
+    ok = np.flatnonzero(table["invalid"].to_numpy(dtype=object) == "")
+    coords = [table[c].to_numpy(dtype=float)[ok] for c in ("x1", "y1", "x2", "y2", "image_width", "image_height")]
+    ax = axes(method, *coords, geometry)
+    cells = cross_entries(ax.y.entries(), ax.x.entries(), len(ok))
+    frame = pd.DataFrame({"roi_id": table["roi_id"].to_numpy()[ok][cells.pop("box")], "method": method})
+    for name, column in cells.items():
+        frame[name] = column
+    return frame

@@ -1,0 +1,150 @@
+"""The canonical box table every reader produces and the engine consumes.
+
+Columns: ``roi_id``, ``image_id``, ``category``, ``x1``, ``y1``, ``x2``, ``y2`` (image pixels,
+``x2`` exclusive), ``image_width``, ``image_height`` (NaN when unknown) and ``invalid`` (empty, or
+the reason the box cannot be measured). A reader that could not parse a box still emits its row,
+with NaN coordinates and the reason, so no box is ever dropped silently.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+IDENTITY = ["roi_id", "image_id", "category", "x1", "y1", "x2", "y2"]
+COLUMNS = IDENTITY + ["image_width", "image_height", "invalid"]
+
+# Accepted header spellings (lower-cased) -> canonical name. Corners first, then x/y/w/h.
+CORNER_ALIASES = {
+    "x1": "x1", "y1": "y1", "x2": "x2", "y2": "y2",
+    "xmin": "x1", "ymin": "y1", "xmax": "x2", "ymax": "y2",
+}
+XYWH_ALIASES = {"x": "x", "y": "y", "w": "w", "h": "h", "width": "w", "height": "h"}
+OTHER_ALIASES = {
+    "id": "roi_id", "roi_id": "roi_id", "box_id": "roi_id", "annotation_id": "roi_id",
+    "image_id": "image_id", "image": "image_id", "filename": "image_id", "file_name": "image_id",
+    "image_name": "image_id",
+    "category": "category", "label": "category", "class": "category", "category_id": "category",
+    "image_width": "image_width", "image_height": "image_height", "img_width": "image_width",
+    "img_height": "image_height", "iscrowd": "iscrowd",
+}
+
+
+def parse_size(text: str) -> tuple[float, float]:
+    """``"WxH"`` -> ``(W, H)`` in pixels."""
+    parts = str(text).lower().replace("×", "x").split("x")
+    try:
+        w, h = (float(p) for p in parts)
+    except ValueError:
+        raise ValueError(f"image size must be WxH (e.g. 640x480), got {text!r}") from None
+    if not (np.isfinite(w) and np.isfinite(h) and w > 0 and h > 0):
+        raise ValueError(f"image size must be positive, got {text!r}")
+    return w, h
+
+
+def from_array(coords, ids=None) -> pd.DataFrame:
+    """An ``(N, 4)`` array of ``x1, y1, x2, y2`` -> the canonical table."""
+    coords = np.asarray(coords, dtype=float).reshape(-1, 4)
+    n = len(coords)
+    return pd.DataFrame({
+        "roi_id": np.arange(n) if ids is None else np.asarray(ids),
+        "image_id": pd.Series([None] * n, dtype=object),
+        "category": pd.Series([None] * n, dtype=object),
+        "x1": coords[:, 0], "y1": coords[:, 1], "x2": coords[:, 2], "y2": coords[:, 3],
+    })
+
+
+def from_frame(frame: pd.DataFrame, columns: dict[str, str] | None = None, source: str = "input") -> pd.DataFrame:
+    """A table with box columns found by name (SPEC §6) -> the canonical table.
+
+    ``columns`` maps canonical names (``x1``, ``x``, ``w``, ``image_id``...) to the frame's own
+    headers and wins over the aliases. Non-numeric coordinates make the box invalid, not the file.
+    """
+    by_lower = {str(c).strip().lower().lstrip("\ufeff"): c for c in frame.columns}
+    found: dict[str, str] = {}
+    for alias_table in (CORNER_ALIASES, XYWH_ALIASES, OTHER_ALIASES):
+        for alias, canonical in alias_table.items():
+            if alias in by_lower and canonical not in found:
+                found[canonical] = by_lower[alias]
+    for canonical, header in (columns or {}).items():
+        if header not in frame.columns:
+            raise ValueError(f"{source}: --columns names {header!r} for {canonical}, but the columns are: "
+                             f"{', '.join(map(str, frame.columns))}")
+        found[canonical] = header
+
+    n = len(frame)
+    invalid = np.full(n, "", dtype=object)
+
+    def numeric(canonical):
+        raw = frame[found[canonical]]
+        values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float)
+        missing = raw.isna().to_numpy() | (raw.astype(str).str.strip() == "").to_numpy()
+        bad = np.isnan(values) & ~missing
+        invalid[:] = np.where((invalid == "") & missing & np.isnan(values), f"missing {canonical}", invalid)
+        invalid[:] = np.where((invalid == "") & bad, f"non-numeric {canonical}", invalid)
+        return values
+
+    if all(c in found for c in ("x1", "y1", "x2", "y2")):
+        x1, y1, x2, y2 = (numeric(c) for c in ("x1", "y1", "x2", "y2"))
+    elif all(c in found for c in ("x", "y", "w", "h")):
+        x, y, w, h = (numeric(c) for c in ("x", "y", "w", "h"))
+        x1, y1, x2, y2 = x, y, x + w, y + h
+    else:
+        raise ValueError(
+            f"{source}: no box columns found; columns are: {', '.join(map(str, frame.columns)) or '(none)'}; "
+            "expected x1,y1,x2,y2 or xmin,ymin,xmax,ymax or x,y,w,h (or map them with --columns)")
+
+    table = pd.DataFrame({
+        "roi_id": frame[found["roi_id"]].to_numpy() if "roi_id" in found else np.arange(n),
+        "image_id": frame[found["image_id"]].to_numpy(dtype=object) if "image_id" in found else np.full(n, None, dtype=object),
+        "category": frame[found["category"]].to_numpy(dtype=object) if "category" in found else np.full(n, None, dtype=object),
+        "x1": x1, "y1": y1, "x2": x2, "y2": y2,
+    })
+    for side in ("image_width", "image_height"):
+        if side in found:
+            size = pd.to_numeric(frame[found[side]], errors="coerce").to_numpy(dtype=float)
+            bad = ~np.isnan(size) & ~(size > 0) | np.isinf(size)
+            invalid[:] = np.where((invalid == "") & bad, f"bad {side}", invalid)
+            table[side] = np.where(size > 0, size, np.nan)
+    if "iscrowd" in found:
+        table["iscrowd"] = pd.to_numeric(frame[found["iscrowd"]], errors="coerce").fillna(0).astype(int).to_numpy()
+    table["invalid"] = invalid
+    return table
+
+
+def normalise(boxes, image_size=None) -> pd.DataFrame:
+    """Anything box-like -> the canonical table, validated.
+
+    Accepts a canonical or CSV-like DataFrame, an ``(N, 4)`` array or a list of ``(x1, y1, x2, y2)``.
+    ``image_size`` ``(W, H)`` fills every box's image size where the input has none.
+    """
+    if isinstance(boxes, pd.DataFrame):
+        table = boxes.copy() if set(IDENTITY) <= set(boxes.columns) else from_frame(boxes)
+    else:
+        table = from_array(boxes)
+    n = len(table)
+    for side, index in (("image_width", 0), ("image_height", 1)):
+        if side not in table.columns:
+            table[side] = np.nan
+        table[side] = table[side].astype(float)
+        if image_size is not None:
+            table[side] = table[side].fillna(float(image_size[index]))
+    if "invalid" not in table.columns:
+        table["invalid"] = np.full(n, "", dtype=object)
+    table["invalid"] = table["invalid"].fillna("").astype(object)
+    table["invalid"] = validate(table)
+    return table.reset_index(drop=True)
+
+
+def validate(table: pd.DataFrame) -> np.ndarray:
+    """The reason each box cannot be measured, or ``""``; a reason already given is kept."""
+    x1, y1, x2, y2 = (table[c].to_numpy(dtype=float) for c in ("x1", "y1", "x2", "y2"))
+    reason = table["invalid"].to_numpy(dtype=object).copy()
+    checks = [
+        (~np.isfinite(x1) | ~np.isfinite(y1) | ~np.isfinite(x2) | ~np.isfinite(y2), "non-finite"),
+        (x2 <= x1, "x2<=x1"),
+        (y2 <= y1, "y2<=y1"),
+    ]
+    for bad, why in checks:
+        reason = np.where((reason == "") & bad, why, reason)
+    return reason
