@@ -90,7 +90,7 @@ def _roialign(lo, hi, *, stride, bins, length, sampling_ratio, placement, aligne
         per_bin = np.ceil(size / bins).astype(np.int64)
     box, bin_, k, t = place_samples(start, bin_size, per_bin, bins, placement)
     valid, c_lo, c_hi, w_lo, w_hi = bilinear(box, t, length, -1.0, 0.0)
-    sampled = (start + 0.5, start + 0.5 + size)
+    sampled = (lo / stride, hi / stride) if aligned else (start + 0.5, start + 0.5 + size)
     return SampleAxis(box, bin_, k, t, valid, c_lo, c_hi, w_lo, w_hi, per_bin, bins, sampled)
 
 

@@ -1,0 +1,229 @@
+"""The ``roiloss`` command line: a thin click layer over the library."""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from pathlib import Path
+
+import click
+import numpy as np
+import pandas as pd
+from rich.console import Console
+
+from . import __version__, config
+from .api import analyze_table
+from .boxes import normalise, parse_size
+from .engine import PLACEMENTS, Geometry
+from .methods import METHODS, resolve_methods
+from .readers import InputError, open_boxes, parse_columns
+from .report import console, rows_table, summary_table
+from .stats import Accumulator
+from .writers import TableWriter, atomic_output
+
+FORMATS = ["table", "csv", "json", "jsonl"]
+
+
+def err_console() -> Console:
+    return Console(stderr=True, highlight=False, no_color=bool(os.environ.get("NO_COLOR")) or None)
+
+
+def fail(message: str) -> None:
+    """Print ``roiloss: error: message`` on stderr and exit 2."""
+    err_console().print(f"[bold red]roiloss: error:[/] {message}", markup=True, highlight=False, soft_wrap=True)
+    sys.exit(2)
+
+
+def _load_config(ctx: click.Context, param, value):
+    """Eager ``--config``: settings become click defaults, so the command line still wins."""
+    command = ctx.info_name
+    path = Path(value) if value else config.find_pyproject()
+    if path is None:
+        return value
+    try:
+        settings = config.load(path, command)
+    except config.ConfigError as error:
+        raise click.BadParameter(str(error), ctx=ctx, param=param)
+    known = {p.name for p in ctx.command.params}
+    unknown = sorted(set(settings) - known)
+    if unknown:
+        err_console().print(f"roiloss: warning: {path}: unknown setting(s) ignored: {', '.join(unknown)}")
+    ctx.default_map = {**(ctx.default_map or {}), **{k: v for k, v in settings.items() if k in known}}
+    ctx.meta["config_path"] = str(path)
+    return value
+
+
+def geometry_options(fn):
+    """The options every command shares: input, geometry, output."""
+    options = [
+        click.option("--config", "config_file", type=click.Path(dir_okay=False), callback=_load_config, is_eager=True,
+                     expose_value=False, help="TOML settings file (default: [tool.roiloss] of the nearest pyproject.toml)."),
+        click.option("--stride", type=float, default=16, show_default=True, help="Feature stride in pixels per cell."),
+        click.option("--pool", default="7", show_default=True, help="Output bins: N or HxW (rows x columns)."),
+        click.option("--methods", default="roipool,roiwarp,roialign", show_default=True,
+                     help=f"Comma-separated methods or 'all': {', '.join(METHODS)}."),
+        click.option("--sampling-ratio", type=click.IntRange(min=0), default=2, show_default=True,
+                     help="Samples per bin and axis for roialign*; 0 = adaptive ceil(size/pool)."),
+        click.option("--sample-placement", type=click.Choice(PLACEMENTS), default="centered", show_default=True,
+                     help="centered: (k+0.5)/g as the frameworks; thirds: k/(g+1) as the article's figure."),
+        click.option("--image-size", default=None, help="WxH in pixels for boxes whose input gives none."),
+        click.option("--input-format", type=click.Choice(["csv", "coco"]), default=None,
+                     help="Input format (default: sniffed from the content)."),
+        click.option("--columns", default=None, help="Map CSV headers, e.g. x1=left,y1=top,x2=right,y2=bottom."),
+        click.option("--skip-crowd", is_flag=True, help="Leave out COCO crowd boxes (iscrowd=1); the summary counts them."),
+        click.option("--strict", is_flag=True, help="Any invalid box is an input error (exit 2) naming its row or JSON path."),
+        click.option("-v", "--verbose", is_flag=True, help="Say which config file was read."),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+class Settings:
+    """The validated options of one run."""
+
+    def __init__(self, ctx, stride, pool, methods, sampling_ratio, sample_placement, image_size, **rest):
+        try:
+            self.geometry = Geometry(stride=stride, pool=pool, sampling_ratio=sampling_ratio, placement=sample_placement)
+            self.methods = resolve_methods(methods)
+            self.image_size = parse_size(image_size) if image_size else None
+            self.columns = parse_columns(rest.get("columns"))
+        except ValueError as error:
+            raise click.UsageError(str(error), ctx=ctx)
+        self.rest = rest
+        if rest.get("verbose"):
+            where = ctx.meta.get("config_path")
+            err_console().print(f"roiloss: config: {where or 'none found'}")
+
+    def describe(self) -> str:
+        return self.geometry.describe(self.methods)
+
+
+def handle_errors(fn):
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except InputError as error:
+            fail(str(error))
+        except BrokenPipeError:
+            sys.stderr.close()
+            sys.exit(0)
+        except KeyboardInterrupt:
+            err_console().print("roiloss: interrupted")
+            sys.exit(130)
+    return wrapper
+
+
+def read_tables(path: str, settings: Settings):
+    """Open the input and yield validated canonical chunks; enforce ``--strict``."""
+    source = open_boxes(path, input_format=settings.rest.get("input_format"), columns=settings.columns,
+                        skip_crowd=settings.rest.get("skip_crowd", False))
+
+    def chunks():
+        for chunk in source.chunks:
+            table = normalise(chunk, image_size=settings.image_size)
+            if settings.rest.get("strict"):
+                bad = np.flatnonzero(table["invalid"].to_numpy(dtype=object) != "")
+                if len(bad):
+                    raise InputError(f"{source.name}: {place(table, bad[0], source.format)}: "
+                                     f"invalid box ({table['invalid'].iat[bad[0]]}); "
+                                     f"{len(bad)} invalid in this part of the input")
+            yield table
+    return source, chunks()
+
+
+def place(table: pd.DataFrame, row: int, fmt: str) -> str:
+    position = int(table["position"].iat[row]) if "position" in table.columns else row
+    if fmt == "coco":
+        field = "image_id" if table["invalid"].iat[row] in ("unknown-image", "bad image size") else "bbox"
+        return f"$.annotations[{position}].{field}"
+    return f"line {position + 2}"
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="roiloss")
+def main():
+    """Measure what RoI Pool, RoI Warp and RoI Align lose and gain on your boxes."""
+
+
+@main.command()
+@click.argument("input", metavar="INPUT")
+@geometry_options
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
+@click.option("-o", "--output", default=None, help="Write to FILE instead of stdout (atomically).")
+@click.option("--rows", type=click.IntRange(min=0), default=20, show_default=True, help="Per-box rows in the table view.")
+@click.pass_context
+@handle_errors
+def analyze(ctx, input, fmt, output, rows, **options):
+    """Lost and gained area, outside weight, IoU and shift of every box x method.
+
+    INPUT is a CSV file, a COCO JSON file, or - for stdin.
+    """
+    settings = Settings(ctx, **options)
+    source, tables = read_tables(input, settings)
+    accumulator = Accumulator()
+    head = []
+    total = 0
+    if fmt == "table":
+        for table in tables:
+            result = analyze_table(table, settings.geometry, settings.methods)
+            accumulator.add(result)
+            if sum(len(h) for h in head) < rows:
+                head.append(result.head(rows))
+            total += len(result)
+        with atomic_output(output) as stream:
+            out = console(stream)
+            out.print(f"roiloss {__version__} | {source.name} ({source.format}) | {settings.describe()}")
+            summary = accumulator.summary()
+            out.print(summary_table(summary))
+            if rows and total:
+                out.print(rows_table(pd.concat(head).head(rows), total))
+    else:
+        with atomic_output(output, binary=True) as stream:
+            writer = TableWriter(stream, fmt)
+            for table in tables:
+                result = analyze_table(table, settings.geometry, settings.methods)
+                accumulator.add(result)
+                writer.write(result)
+            writer.close()
+        summary = accumulator.summary()
+    report_counts(summary, source)
+
+
+def report_counts(summary: pd.DataFrame, source) -> None:
+    """One stderr line about invalid and skipped boxes, so nothing is lost silently."""
+    parts = []
+    if len(summary):
+        first = summary.iloc[0]
+        if first["invalid"]:
+            parts.append(f"{first['invalid']} of {first['boxes']} boxes are invalid (flags invalid:<reason>, "
+                         "metrics empty; --strict makes this an error)")
+    skipped = source.notes.get("skipped_crowd")
+    if skipped:
+        parts.append(f"{skipped} crowd boxes skipped (--skip-crowd)")
+    for part in parts:
+        err_console().print(f"roiloss: {part}")
+
+
+@main.command()
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
+def methods(fmt):
+    """The methods roiloss knows: semantics and the implementations they reproduce."""
+    frame = pd.DataFrame([{"method": m.name, "semantics": m.summary, "reproduces": m.reproduces} for m in METHODS.values()])
+    if fmt != "table":
+        from .writers import write_frame
+        write_frame(frame, None, fmt)
+        return
+    from rich.table import Table
+    table = Table(header_style="bold")
+    for column in frame.columns:
+        table.add_column(column)
+    for row in frame.itertuples(index=False):
+        table.add_row(*row)
+    console().print(table)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

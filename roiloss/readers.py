@@ -1,0 +1,288 @@
+"""Box readers: CSV and COCO JSON (LVIS too), from a file or stdin, into canonical box tables.
+
+Readers yield the canonical table (:mod:`roiloss.boxes`) in chunks so a file of any size is read
+with bounded memory. A file that cannot be read at all raises :class:`InputError` naming the file
+and the place; a bad box inside a good file keeps its row, marked invalid with the reason.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+import msgspec
+import numpy as np
+import pandas as pd
+
+from . import boxes as _boxes
+
+CHUNK_ROWS = 1_000_000
+FORMATS = ("csv", "coco")
+
+
+class InputError(Exception):
+    """The input cannot be read; the message names the file and the place."""
+
+
+@dataclass
+class Source:
+    """An opened input: its display name, its format, and what reading it found out."""
+
+    name: str
+    format: str
+    chunks: Iterator[pd.DataFrame]
+    notes: dict[str, Any] = field(default_factory=dict)
+
+
+def open_boxes(path: str, input_format: str | None = None, columns: dict[str, str] | None = None,
+               skip_crowd: bool = False, stdin=None, chunk_rows: int = CHUNK_ROWS) -> Source:
+    """Open ``path`` (``-`` = stdin) and return a :class:`Source` whose ``chunks`` are canonical tables.
+
+    ``input_format`` is ``csv`` or ``coco``; when not given it is sniffed from the content.
+    """
+    if input_format is not None and input_format not in FORMATS:
+        raise InputError(f"unknown input format {input_format!r}; choose from {', '.join(FORMATS)}")
+    name = "<stdin>" if path == "-" else str(path)
+    data = _read_bytes(path, name, stdin)
+    if not data.strip():
+        raise InputError(f"{name}: the file is empty")
+    fmt = input_format or sniff_format(data)
+    if fmt == "coco":
+        table, notes = read_coco(data, name, skip_crowd=skip_crowd)
+        return Source(name, fmt, _split(table, chunk_rows), notes)
+    return Source(name, fmt, read_csv(data, name, columns=columns, chunk_rows=chunk_rows), {})
+
+
+def _read_bytes(path: str, name: str, stdin) -> bytes:
+    if path == "-":
+        stream = stdin if stdin is not None else sys.stdin.buffer
+        data = stream.read()
+        return data.encode() if isinstance(data, str) else data
+    try:
+        return Path(path).read_bytes()
+    except FileNotFoundError:
+        raise InputError(f"{name}: no such file") from None
+    except IsADirectoryError:
+        raise InputError(f"{name}: is a directory, not a file") from None
+    except OSError as error:
+        raise InputError(f"{name}: cannot read: {error.strerror or error}") from None
+
+
+def sniff_format(data: bytes) -> str:
+    """``coco`` when the content is a JSON document, else ``csv``."""
+    head = data[:64].lstrip(b"\xef\xbb\xbf \t\r\n")
+    return "coco" if head[:1] in (b"{", b"[") else "csv"
+
+
+def _split(table: pd.DataFrame, rows: int) -> Iterator[pd.DataFrame]:
+    for start in range(0, max(len(table), 1), rows):
+        yield table.iloc[start:start + rows].reset_index(drop=True)
+
+
+# --- CSV -------------------------------------------------------------------------------------
+
+
+def sniff_delimiter(first_line: str) -> str:
+    """Comma, tab or semicolon: whichever splits the header line into the most fields."""
+    counts = {d: len(next(csv.reader([first_line], delimiter=d), [])) for d in (",", "\t", ";")}
+    return max(counts, key=lambda d: (counts[d], d == ","))
+
+
+def read_csv(data: bytes, name: str, columns=None, chunk_rows: int = CHUNK_ROWS) -> Iterator[pd.DataFrame]:
+    """Canonical tables from CSV bytes; raises :class:`InputError` before yielding when the header is unusable."""
+    try:
+        text_head = data[:65536].decode("utf-8-sig", errors="strict" if len(data) <= 65536 else "ignore")
+        data.decode("utf-8")  # fail early on non-UTF-8 content
+    except UnicodeDecodeError as error:
+        raise InputError(f"{name}: not UTF-8 text (byte {error.start})") from None
+    first_line = text_head.splitlines()[0] if text_head.strip() else ""
+    delimiter = sniff_delimiter(first_line)
+    try:
+        reader = pd.read_csv(io.BytesIO(data), sep=delimiter, encoding="utf-8-sig", chunksize=chunk_rows,
+                             skipinitialspace=True, low_memory=False)
+        first = next(reader, None)
+    except pd.errors.EmptyDataError:
+        raise InputError(f"{name}: the file is empty") from None
+    except (pd.errors.ParserError, ValueError) as error:
+        raise InputError(f"{name}: not a readable CSV: {_parser_message(error)}") from None
+    if first is None:
+        raise InputError(f"{name}: the file is empty")
+    try:
+        table = _boxes.from_frame(first, columns=columns, source=name)
+    except ValueError as error:
+        raise InputError(str(error)) from None
+    table["position"] = np.arange(len(first))
+    return _csv_chunks(table, reader, name, columns, first_offset=len(first))
+
+
+def _csv_chunks(table, reader, name, columns, first_offset) -> Iterator[pd.DataFrame]:
+    """The first chunk (already parsed to check the header), then the rest; ``position`` is the
+    0-based data row, so the file line is ``position + 2``."""
+    yield table
+    offset = first_offset
+    while True:
+        try:
+            chunk = next(reader, None)
+        except (pd.errors.ParserError, ValueError) as error:
+            raise InputError(f"{name}: not a readable CSV: {_parser_message(error)}") from None
+        if chunk is None:
+            return
+        table = _boxes.from_frame(chunk, columns=columns, source=name)
+        table["position"] = np.arange(offset, offset + len(chunk))
+        if "roi_id" not in _found_ids(chunk, columns):
+            table["roi_id"] = table["position"]
+        offset += len(chunk)
+        yield table
+
+
+def _found_ids(frame: pd.DataFrame, columns) -> set[str]:
+    if columns and "roi_id" in columns:
+        return {"roi_id"}
+    lowered = {str(c).strip().lower().lstrip("\ufeff") for c in frame.columns}
+    return {"roi_id"} if lowered & {k for k, v in _boxes.OTHER_ALIASES.items() if v == "roi_id"} else set()
+
+
+def _parser_message(error: Exception) -> str:
+    text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    return re.sub(r"^Error tokenizing data\. C error: ", "", text)
+
+
+def parse_columns(spec: str | None) -> dict[str, str] | None:
+    """``"x1=left,y1=top,x2=right,y2=bottom"`` -> ``{"x1": "left", ...}``."""
+    if not spec:
+        return None
+    mapping = {}
+    allowed = {"x1", "y1", "x2", "y2", "x", "y", "w", "h", "roi_id", "id", "image_id", "category",
+               "image_width", "image_height", "iscrowd"}
+    for part in spec.split(","):
+        key, sep, header = part.partition("=")
+        key, header = key.strip(), header.strip()
+        if not sep or not header or key not in allowed:
+            raise ValueError(f"--columns takes NAME=HEADER pairs with NAME in {', '.join(sorted(allowed))}; got {part!r}")
+        mapping["roi_id" if key == "id" else key] = header
+    return mapping
+
+
+# --- COCO JSON -------------------------------------------------------------------------------
+
+
+class _Image(msgspec.Struct):
+    id: Any = None
+    width: Any = None
+    height: Any = None
+
+
+class _Category(msgspec.Struct):
+    id: Any = None
+    name: Any = None
+
+
+class _Annotation(msgspec.Struct):
+    id: Any = None
+    image_id: Any = None
+    category_id: Any = None
+    bbox: Any = None
+    iscrowd: Any = 0
+
+
+class _Coco(msgspec.Struct):
+    """Only what roiloss reads; ``segmentation`` and every other field are skipped, never built."""
+
+    annotations: list[_Annotation] | None = None
+    images: list[_Image] = []
+    categories: list[_Category] = []
+
+
+_DECODER = msgspec.json.Decoder(_Coco)
+
+
+def read_coco(data: bytes, name: str, skip_crowd: bool = False) -> tuple[pd.DataFrame, dict]:
+    """The canonical table of a COCO/LVIS annotation file and what was found while reading it."""
+    try:
+        coco = _DECODER.decode(data.lstrip(b"\xef\xbb\xbf"))
+    except msgspec.ValidationError as error:
+        raise InputError(f"{name}: not a COCO annotation file: {error}") from None
+    except msgspec.DecodeError as error:
+        raise InputError(f"{name}: {_json_error(str(error), data)}") from None
+    if coco.annotations is None:
+        raise InputError(f"{name}: $.annotations is missing: not a COCO annotation file")
+
+    images = {}
+    for i, image in enumerate(coco.images):
+        w, h = _number(image.width), _number(image.height)
+        ok = w is not None and h is not None and w > 0 and h > 0 and np.isfinite(w) and np.isfinite(h)
+        images[_key(image.id)] = (w, h) if ok else None
+    categories = {_key(c.id): c.name for c in coco.categories}
+
+    anns = coco.annotations
+    n = len(anns)
+    coords = np.full((n, 4), np.nan)
+    invalid = np.full(n, "", dtype=object)
+    image_w = np.full(n, np.nan)
+    image_h = np.full(n, np.nan)
+    crowd = np.zeros(n, dtype=np.int64)
+    bboxes = [a.bbox for a in anns]
+    try:
+        coords[:] = np.array(bboxes, dtype=float).reshape(n, 4)
+    except (ValueError, TypeError):  # some bbox is not 4 numbers: look at each
+        for i, bbox in enumerate(bboxes):
+            numbers = [_number(v) for v in bbox] if isinstance(bbox, list) else None
+            if numbers is None or len(numbers) != 4 or any(v is None for v in numbers):
+                invalid[i] = "bbox not 4 numbers"
+            else:
+                coords[i] = numbers
+    for i, a in enumerate(anns):
+        size = images.get(_key(a.image_id), False)
+        if size is False:
+            invalid[i] = invalid[i] or "unknown-image"
+        elif size is None:
+            invalid[i] = invalid[i] or "bad image size"
+        else:
+            image_w[i], image_h[i] = size
+        crowd[i] = 1 if a.iscrowd in (1, True, "1") else 0
+    # negative or zero widths and heights make x2 <= x1 / y2 <= y1 once converted
+    table = pd.DataFrame({
+        "roi_id": [a.id if a.id is not None else i for i, a in enumerate(anns)],
+        "image_id": [a.image_id for a in anns],
+        "category": [categories.get(_key(a.category_id), a.category_id) for a in anns],
+        "x1": coords[:, 0], "y1": coords[:, 1],
+        "x2": coords[:, 0] + coords[:, 2], "y2": coords[:, 1] + coords[:, 3],
+        "image_width": image_w, "image_height": image_h,
+        "iscrowd": crowd, "invalid": invalid,
+    })
+    table["position"] = np.arange(n)
+    notes = {"images": len(coco.images), "annotations": n, "crowd": int(crowd.sum())}
+    if skip_crowd:
+        table = table[crowd == 0].reset_index(drop=True)
+        notes["skipped_crowd"] = int(crowd.sum())
+    return table, notes
+
+
+def _key(value):
+    """Ids compare as written in JSON, but 3 and 3.0 are the same image."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def _number(value) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value)
+
+
+def _json_error(message: str, data: bytes) -> str:
+    """msgspec's "(byte N)" -> line and column."""
+    match = re.search(r"byte (\d+)", message)
+    if not match:
+        return f"not valid JSON: {message}"
+    offset = int(match.group(1))
+    line = data.count(b"\n", 0, offset) + 1
+    column = offset - (data.rfind(b"\n", 0, offset) + 1) + 1
+    reason = re.sub(r"\s*\(byte \d+\)", "", message)
+    return f"line {line}, column {column}: not valid JSON: {reason}"

@@ -1,0 +1,110 @@
+"""Machine output: CSV, JSON and JSON Lines, streamed chunk by chunk, written atomically.
+
+Nothing but data goes to these streams: no markup, no wrapping, no messages.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+import msgspec
+import numpy as np
+import pandas as pd
+
+MACHINE_FORMATS = ("csv", "json", "jsonl")
+
+
+@contextlib.contextmanager
+def atomic_output(path: str | None, binary: bool = False):
+    """Yield a stream for ``path`` (``None`` or ``-`` = stdout).
+
+    A file is written to a temporary sibling and renamed over ``path`` only when the block ends
+    without an exception, so a failed or interrupted run never leaves a partial file.
+    """
+    if path in (None, "-"):
+        stream = sys.stdout.buffer if binary else sys.stdout
+        yield stream
+        stream.flush()
+        return
+    target = Path(path)
+    if str(target) == os.devnull:
+        with open(os.devnull, "wb" if binary else "w") as sink:
+            yield sink
+        return
+    directory = target.parent if str(target.parent) else Path(".")
+    fd, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "wb" if binary else "w", **({} if binary else {"encoding": "utf-8", "newline": ""})) as stream:
+            yield stream
+        os.chmod(temp, 0o644)
+        os.replace(temp, target)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temp)
+        raise
+
+
+def _column_values(series: pd.Series) -> list:
+    """A column as plain Python values, missing -> None."""
+    if pd.api.types.is_float_dtype(series.dtype):
+        values = series.to_numpy(dtype=float)
+        out = values.astype(object)
+        out[np.isnan(values)] = None
+        return out.tolist()
+    return series.astype(object).where(series.notna(), None).tolist()
+
+
+def records(frame: pd.DataFrame) -> list[dict]:
+    names = list(frame.columns)
+    columns = [_column_values(frame[name]) for name in names]
+    return [dict(zip(names, row)) for row in zip(*columns)]
+
+
+def _encode(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    raise NotImplementedError(f"cannot encode {type(value).__name__}")
+
+
+_ENCODER = msgspec.json.Encoder(enc_hook=_encode)
+
+
+class TableWriter:
+    """Write DataFrame chunks to a binary stream as one CSV, JSON array or JSON Lines document."""
+
+    def __init__(self, stream, fmt: str):
+        if fmt not in MACHINE_FORMATS:
+            raise ValueError(f"unknown format {fmt!r}")
+        self.stream, self.fmt, self.rows, self.header_written = stream, fmt, 0, False
+
+    def write(self, frame: pd.DataFrame) -> None:
+        if self.fmt == "csv":
+            text = frame.to_csv(index=False, header=not self.header_written, lineterminator="\n")
+            self.header_written = True
+            self.stream.write(text.encode("utf-8"))
+        elif self.fmt == "jsonl":
+            lines = [_ENCODER.encode(r) for r in records(frame)]
+            if lines:
+                self.stream.write(b"\n".join(lines) + b"\n")
+        else:
+            for record in records(frame):
+                self.stream.write((b"[\n" if self.rows == 0 else b",\n") + _ENCODER.encode(record))
+                self.rows += 1
+            return
+        self.rows += len(frame)
+
+    def close(self) -> None:
+        if self.fmt == "json":
+            self.stream.write(b"[\n]\n" if self.rows == 0 else b"\n]\n")
+
+
+def write_frame(frame: pd.DataFrame, path: str | None, fmt: str) -> None:
+    """Write one whole DataFrame atomically."""
+    with atomic_output(path, binary=True) as stream:
+        writer = TableWriter(stream, fmt)
+        writer.write(frame)
+        writer.close()
