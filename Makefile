@@ -19,7 +19,7 @@ demo: install
 	$(BIN)/roiloss analyze data/example.csv --stride 32 --pool 3
 
 test: dev
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -q
 
 bench: dev
 	$(BIN)/python benchmarks/bench.py

@@ -1,8 +1,8 @@
 """roiloss: what RoI Pool, RoI Warp and RoI Align lose and gain on your boxes."""
 
-from .api import analyze, coefficients
+from .api import analyze, coefficients, grid
 from .engine import Geometry
 from .methods import METHODS
 
-__all__ = ["analyze", "coefficients", "Geometry", "METHODS"]
+__all__ = ["analyze", "coefficients", "grid", "Geometry", "METHODS"]
 __version__ = "0.1.0"

@@ -7,6 +7,7 @@ import pandas as pd
 
 from . import boxes as _boxes
 from .engine import METRICS, Geometry, axes, cross_entries, flag_names, measure
+from .grid import grid_table
 from .methods import resolve_methods
 
 CHUNK = 131_072  # boxes per engine pass: bounds memory, keeps arrays cache-friendly
@@ -80,3 +81,17 @@ def coefficients_table(table: pd.DataFrame, geometry: Geometry, method: str) -> 
     for name, column in cells.items():
         frame[name] = column
     return frame
+
+
+def grid(boxes, methods="roialign", level: str = "cells", stride: float = 16, pool=7, sampling_ratio: int = 2,
+         sample_placement: str = "centered", image_size=None) -> pd.DataFrame:
+    """The sampling grid of every valid box (SPEC §4), long format, feature-area units.
+
+    ``level``: ``bins`` (each bin's rectangle ``[y0, y1) x [x0, x1)``, its samples and how many are
+    valid), ``samples`` (each sample point ``(y, x)``, valid or not, with one row per neighbouring cell
+    it reads and that cell's bilinear weight; RoI Pool reads every window cell at its centre) or
+    ``cells`` (each cell's coefficient in each bin, as :func:`coefficients`).
+    """
+    geometry = Geometry(stride=stride, pool=pool, sampling_ratio=sampling_ratio, placement=sample_placement)
+    table = _boxes.normalise(boxes, image_size=image_size)
+    return grid_table(table, geometry, resolve_methods(methods), level)

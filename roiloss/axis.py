@@ -112,6 +112,25 @@ class WindowAxis:
         weight = np.repeat(1.0 / np.where(length > 0, length, 1), length)
         return AxisEntries(box=box, bin=bin_, cell=first + offset, weight=weight)
 
+    def bin_rows(self) -> dict[str, np.ndarray]:
+        """Per (box, bin): the window ``[lo, hi)`` and the cells it reads (its "samples")."""
+        n_boxes, n_bins = self.start.shape
+        count = np.maximum(self.end - self.start, 0).ravel()
+        return {"box": np.repeat(np.arange(n_boxes), n_bins), "bin": np.tile(np.arange(n_bins), n_boxes),
+                "lo": self.start.ravel().astype(float), "hi": np.maximum(self.end, self.start).ravel().astype(float),
+                "samples": count, "valid": count}
+
+    def sample_rows(self) -> dict[str, np.ndarray]:
+        """Max pooling reads every cell of its window at the cell's centre: one "sample" per cell."""
+        e = self.entries()
+        first = np.ones(len(e.box), dtype=bool)
+        first[1:] = (e.box[1:] != e.box[:-1]) | (e.bin[1:] != e.bin[:-1])
+        starts = np.flatnonzero(first)
+        run = np.diff(np.append(starts, len(e.box)))
+        k = np.arange(len(e.box)) - np.repeat(starts, run)
+        return {"box": e.box, "bin": e.bin, "k": k, "pos": e.cell + 0.5, "valid": np.ones(len(e.box), dtype=bool),
+                "cell": e.cell.astype(float), "weight": np.ones(len(e.box))}
+
 
 @dataclass
 class SampleAxis:
@@ -120,8 +139,8 @@ class SampleAxis:
     Per sample: ``box``, ``bin``, ``k`` (index in the bin), ``t`` (index coordinate as placed,
     before any clamping), ``valid``, the two cells ``lo``/``hi`` it reads and their bilinear weights
     ``w_lo``/``w_hi`` (both 0 for an invalid sample). Per box: ``per_bin`` samples in every bin (the
-    divisor of the average, at least 1), ``n_bins`` bins, and ``sampled`` ``(e0, e1)``, the interval
-    the method really samples in feature-area units.
+    divisor of the average, at least 1), ``n_bins`` bins, ``sampled`` ``(e0, e1)``, the interval
+    the method really samples, and ``bin_edges`` ``(boxes, bins + 1)``, both in feature-area units.
     """
 
     box: np.ndarray
@@ -136,6 +155,7 @@ class SampleAxis:
     per_bin: np.ndarray
     n_bins: int
     sampled: tuple[np.ndarray, np.ndarray]
+    bin_edges: np.ndarray
 
     @property
     def bins(self) -> int:
@@ -172,6 +192,28 @@ class SampleAxis:
             empty_bins=(valid_in_bin.reshape(n_boxes, self.n_bins) == 0).sum(axis=1),
         )
 
+    def bin_rows(self) -> dict[str, np.ndarray]:
+        """Per (box, bin): its extent ``[lo, hi)``, its samples and how many of them are valid."""
+        n_boxes = len(self.per_bin)
+        valid = np.bincount(self.box * self.n_bins + self.bin, weights=self.valid, minlength=n_boxes * self.n_bins)
+        return {"box": np.repeat(np.arange(n_boxes), self.n_bins), "bin": np.tile(np.arange(self.n_bins), n_boxes),
+                "lo": self.bin_edges[:, :-1].ravel(), "hi": self.bin_edges[:, 1:].ravel(),
+                "samples": np.repeat(self.per_bin, self.n_bins), "valid": valid.astype(np.int64)}
+
+    def sample_rows(self) -> dict[str, np.ndarray]:
+        """One row per (sample, neighbouring cell with a non-zero weight); an invalid sample keeps one
+        row with no cell (NaN) and weight 0."""
+        second = self.valid & (self.w_hi > 0) & (self.hi != self.lo)
+        index = np.concatenate([np.arange(len(self.box)), np.flatnonzero(second)])
+        is_second = np.concatenate([np.zeros(len(self.box), dtype=bool), np.ones(second.sum(), dtype=bool)])
+        order = np.lexsort((is_second, index))
+        index, is_second = index[order], is_second[order]
+        cell = np.where(is_second, self.hi[index], self.lo[index]).astype(float)
+        valid = self.valid[index]
+        return {"box": self.box[index], "bin": self.bin[index], "k": self.k[index], "pos": self.t[index] + 0.5,
+                "valid": valid, "cell": np.where(valid, cell, np.nan),
+                "weight": np.where(is_second, self.w_hi[index], self.w_lo[index])}
+
     def entries(self) -> AxisEntries:
         """Coefficients per (box, bin, cell), duplicates summed, zeros dropped."""
         divisor = np.maximum(self.per_bin, 1)[self.box]
@@ -191,6 +233,11 @@ class SampleAxis:
 
 
 # --- building blocks shared by the sample methods -------------------------------------------
+
+
+def bin_edges(start, bin_size, n_bins: int) -> np.ndarray:
+    """``(boxes, bins + 1)`` bin edges in feature-area units from an index-coordinate start."""
+    return start[:, None] + 0.5 + np.arange(n_bins + 1)[None, :] * bin_size[:, None]
 
 
 def place_samples(start, bin_size, per_bin, n_bins: int, placement: str):

@@ -14,13 +14,15 @@ from rich.console import Console
 
 from . import __version__, config
 from .api import analyze_table
-from .boxes import normalise, parse_size
+from .boxes import from_array, normalise, parse_size
 from .engine import PLACEMENTS, Geometry
+from .grid import LEVELS, grid_table
+from .plot import plot_box
 from .methods import METHODS, resolve_methods
 from .readers import InputError, open_boxes, parse_columns
 from .report import console, rows_table, summary_table
 from .stats import Accumulator
-from .writers import TableWriter, atomic_output
+from .writers import TableWriter, atomic_output, write_frame
 
 FORMATS = ["table", "csv", "json", "jsonl"]
 
@@ -208,12 +210,104 @@ def report_counts(summary: pd.DataFrame, source) -> None:
 
 
 @main.command()
+@click.argument("input", metavar="[INPUT]", required=False)
+@click.option("--box", "box_specs", multiple=True, metavar="X1,Y1,X2,Y2", help="A box in image pixels (repeatable).")
+@click.option("--roi", "roi_ids", multiple=True, metavar="ID", help="Only the box(es) with this roi_id (repeatable).")
+@click.option("--level", type=click.Choice(LEVELS), default="cells", show_default=True,
+              help="bins: bin rectangles; samples: sample points and the cells they read; cells: coefficients.")
+@geometry_options
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json", "jsonl"]), default="table", show_default=True)
+@click.option("-o", "--output", default=None, help="Write to FILE instead of stdout (atomically).")
+@click.option("--plot", "plot_path", default=None, type=click.Path(dir_okay=False),
+              help="Draw the first selected box, one panel per method (.png or .svg).")
+@click.pass_context
+@handle_errors
+def grid(ctx, input, box_specs, roi_ids, level, fmt, output, plot_path, **options):
+    """The sampling grid of boxes: bins, sample points, feature cells and their weights.
+
+    Give INPUT (CSV, COCO JSON or - for stdin), optionally narrowed with --roi, or one or more --box.
+    Coordinates are in feature-area units: cell j spans [j, j+1), its centre is j + 0.5.
+    """
+    settings = Settings(ctx, **options)
+    if bool(input) == bool(box_specs):
+        raise click.UsageError("give either INPUT or --box X1,Y1,X2,Y2", ctx=ctx)
+    if box_specs:
+        table = normalise(parse_boxes(box_specs, ctx), image_size=settings.image_size)
+        name = "--box"
+    else:
+        source, tables = read_tables(input, settings)
+        table = pd.concat(list(tables), ignore_index=True)
+        name = source.name
+    if roi_ids:
+        wanted = set(roi_ids)
+        table = table[table["roi_id"].astype(str).isin(wanted)].reset_index(drop=True)
+        missing = wanted - set(table["roi_id"].astype(str))
+        if missing:
+            raise InputError(f"{name}: no box with roi_id {', '.join(sorted(missing))}")
+    invalid = table[table["invalid"] != ""]
+    for row in invalid.itertuples():
+        err_console().print(f"roiloss: roi {row.roi_id}: invalid box ({row.invalid}), no grid")
+    frame = grid_table(table, settings.geometry, settings.methods, level)
+    if level == "samples" and len(frame):
+        frame.insert(frame.columns.get_loc("weight"), "cell_center_y", frame["cell_y"] + 0.5)
+        frame.insert(frame.columns.get_loc("weight"), "cell_center_x", frame["cell_x"] + 0.5)
+    if fmt == "table":
+        with atomic_output(output) as stream:
+            out = console(stream)
+            out.print(f"roiloss {__version__} | {name} | {settings.describe()} | level {level}")
+            out.print(frame_table(frame))
+    else:
+        write_frame(frame, output, fmt)
+    if plot_path:
+        valid = table[table["invalid"] == ""]
+        if not len(valid):
+            raise InputError(f"{name}: no valid box to plot")
+        if len(valid) > 1:
+            err_console().print(f"roiloss: plotting roi {valid['roi_id'].iat[0]} (first of {len(valid)}; choose with --roi)")
+        first = valid.iloc[[0]].reset_index(drop=True)
+        metrics = analyze_table(first, settings.geometry, settings.methods)
+        roi = first.iloc[0]
+        title = (f"roi {roi.roi_id}: ({roi.x1:g}, {roi.y1:g}, {roi.x2:g}, {roi.y2:g}) px | {settings.describe()}")
+        if not str(plot_path).lower().endswith((".png", ".svg")):
+            raise click.UsageError("--plot takes a .png or .svg file name", ctx=ctx)
+        plot_box(first, metrics, settings.geometry, settings.methods, plot_path, title=title)
+
+
+def parse_boxes(specs, ctx) -> pd.DataFrame:
+    rows = []
+    for spec in specs:
+        try:
+            values = [float(v) for v in spec.split(",")]
+        except ValueError:
+            values = []
+        if len(values) != 4:
+            raise click.BadParameter(f"expected X1,Y1,X2,Y2 (four numbers), got {spec!r}", ctx=ctx, param_hint="--box")
+        rows.append(values)
+    return from_array(rows)
+
+
+def frame_table(frame: pd.DataFrame):
+    from rich.table import Table
+    table = Table(header_style="bold")
+    for column in frame.columns:
+        table.add_column(str(column), justify="left" if frame[column].dtype == object else "right")
+    for row in frame.itertuples(index=False):
+        table.add_row(*[_cell(v) for v in row])
+    return table
+
+
+def _cell(value) -> str:
+    if isinstance(value, (float, np.floating)):
+        return "-" if np.isnan(value) else f"{value:.4f}".rstrip("0").rstrip(".") if value != int(value) else f"{int(value)}"
+    return str(value)
+
+
+@main.command()
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
 def methods(fmt):
     """The methods roiloss knows: semantics and the implementations they reproduce."""
     frame = pd.DataFrame([{"method": m.name, "semantics": m.summary, "reproduces": m.reproduces} for m in METHODS.values()])
     if fmt != "table":
-        from .writers import write_frame
         write_frame(frame, None, fmt)
         return
     from rich.table import Table

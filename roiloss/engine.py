@@ -120,22 +120,24 @@ def _overlap(a0, a1, b0, b1):
     return np.maximum(np.minimum(a1, b1) - np.maximum(a0, b0), 0.0)
 
 
-def cross_entries(ey, ex, n_boxes: int) -> dict[str, np.ndarray]:
-    """2-D coefficients as the product of every row entry with every column entry of the same box."""
-    order_y = np.argsort(ey.box, kind="stable")
-    order_x = np.argsort(ex.box, kind="stable")
-    by, bx = [{k: getattr(e, k)[o] for k in ("box", "bin", "cell", "weight")} for e, o in ((ey, order_y), (ex, order_x))]
-    per_box_x = np.bincount(bx["box"], minlength=n_boxes)
+def pair_by_box(box_y: np.ndarray, box_x: np.ndarray, n_boxes: int) -> tuple[np.ndarray, np.ndarray]:
+    """Every pair ``(i, j)`` with ``box_y[i] == box_x[j]``; both inputs sorted by box."""
+    per_box_x = np.bincount(box_x, minlength=n_boxes)
     first_x = np.cumsum(per_box_x) - per_box_x
-    repeat = per_box_x[by["box"]]
-    yi = np.repeat(np.arange(len(by["box"])), repeat)
+    repeat = per_box_x[box_y]
+    yi = np.repeat(np.arange(len(box_y)), repeat)
     within = np.arange(repeat.sum()) - np.repeat(np.cumsum(repeat) - repeat, repeat)
-    xi = first_x[by["box"][yi]] + within
+    return yi, first_x[box_y[yi]] + within
+
+
+def cross_entries(ey, ex, n_boxes: int) -> dict[str, np.ndarray]:
+    """2-D coefficients: every row entry times every column entry of the same box."""
+    yi, xi = pair_by_box(ey.box, ex.box, n_boxes)
     out = {
-        "box": by["box"][yi],
-        "bin_y": by["bin"][yi], "bin_x": bx["bin"][xi],
-        "cell_y": by["cell"][yi], "cell_x": bx["cell"][xi],
-        "weight": by["weight"][yi] * bx["weight"][xi],
+        "box": ey.box[yi],
+        "bin_y": ey.bin[yi], "bin_x": ex.bin[xi],
+        "cell_y": ey.cell[yi], "cell_x": ex.cell[xi],
+        "weight": ey.weight[yi] * ex.weight[xi],
     }
     order = np.lexsort((out["cell_x"], out["cell_y"], out["bin_x"], out["bin_y"], out["box"]))
     return {k: v[order] for k, v in out.items()}

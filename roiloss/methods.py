@@ -13,7 +13,7 @@ from typing import Callable
 
 import numpy as np
 
-from .axis import SampleAxis, WindowAxis, bilinear, clip_windows, cround, place_samples
+from .axis import SampleAxis, WindowAxis, bilinear, bin_edges, clip_windows, cround, place_samples
 
 # A map with no known high edge is clipped at this many cells (integers cannot hold inf).
 UNBOUNDED = np.int64(2**52)
@@ -75,7 +75,8 @@ def roiwarp(lo, hi, *, stride, bins, length, **_):
     k = np.zeros(len(box), dtype=np.int64)
     t = a[box] + bin_ * (n / bins)[box]
     valid, c_lo, c_hi, w_lo, w_hi = bilinear(box, t, length, -0.5, -0.5)
-    return SampleAxis(box, bin_, k, t, valid, c_lo, c_hi, w_lo, w_hi, per_bin, bins, (a + 0.5, a + n + 0.5))
+    return SampleAxis(box, bin_, k, t, valid, c_lo, c_hi, w_lo, w_hi, per_bin, bins, (a + 0.5, a + n + 0.5),
+                      bin_edges(a, n / bins, bins))
 
 
 def _roialign(lo, hi, *, stride, bins, length, sampling_ratio, placement, aligned):
@@ -91,7 +92,8 @@ def _roialign(lo, hi, *, stride, bins, length, sampling_ratio, placement, aligne
     box, bin_, k, t = place_samples(start, bin_size, per_bin, bins, placement)
     valid, c_lo, c_hi, w_lo, w_hi = bilinear(box, t, length, -1.0, 0.0)
     sampled = (lo / stride, hi / stride) if aligned else (start + 0.5, start + 0.5 + size)
-    return SampleAxis(box, bin_, k, t, valid, c_lo, c_hi, w_lo, w_hi, per_bin, bins, sampled)
+    return SampleAxis(box, bin_, k, t, valid, c_lo, c_hi, w_lo, w_hi, per_bin, bins, sampled,
+                      bin_edges(start, bin_size, bins))
 
 
 def roialign(lo, hi, *, stride, bins, length, sampling_ratio=2, placement="centered", **_):
