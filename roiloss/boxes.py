@@ -11,6 +11,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+# Beyond this many pixels a coordinate is not an image coordinate (and cell indices would overflow).
+MAX_COORDINATE = 1e7
+
 IDENTITY = ["roi_id", "image_id", "category", "x1", "y1", "x2", "y2"]
 COLUMNS = IDENTITY + ["image_width", "image_height", "invalid"]
 
@@ -80,7 +83,7 @@ def from_frame(frame: pd.DataFrame, columns: dict[str, str] | None = None, sourc
         values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float)
         missing = raw.isna().to_numpy() | (raw.astype(str).str.strip() == "").to_numpy()
         bad = np.isnan(values) & ~missing
-        invalid[:] = np.where((invalid == "") & missing & np.isnan(values), f"missing {canonical}", invalid)
+        invalid[:] = np.where((invalid == "") & missing & np.isnan(values), f"missing/NaN {canonical}", invalid)
         invalid[:] = np.where((invalid == "") & bad, f"non-numeric {canonical}", invalid)
         return values
 
@@ -142,6 +145,7 @@ def validate(table: pd.DataFrame) -> np.ndarray:
     reason = table["invalid"].to_numpy(dtype=object).copy()
     checks = [
         (~np.isfinite(x1) | ~np.isfinite(y1) | ~np.isfinite(x2) | ~np.isfinite(y2), "non-finite"),
+        (np.abs(np.stack([x1, y1, x2, y2])).max(axis=0, initial=0) > MAX_COORDINATE, "coordinate beyond 1e7 px"),
         (x2 <= x1, "x2<=x1"),
         (y2 <= y1, "y2<=y1"),
     ]

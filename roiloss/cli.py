@@ -28,7 +28,7 @@ FORMATS = ["table", "csv", "json", "jsonl"]
 
 
 def err_console() -> Console:
-    return Console(stderr=True, highlight=False, no_color=bool(os.environ.get("NO_COLOR")) or None)
+    return Console(stderr=True, highlight=False, soft_wrap=True, no_color=bool(os.environ.get("NO_COLOR")) or None)
 
 
 def fail(message: str) -> None:
@@ -115,6 +115,13 @@ def handle_errors(fn):
         except KeyboardInterrupt:
             err_console().print("roiloss: interrupted")
             sys.exit(130)
+        except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort, SystemExit):
+            raise
+        except Exception as error:  # a bug: one line, not a traceback, unless asked for
+            if os.environ.get("ROILOSS_DEBUG"):
+                raise
+            fail(f"internal error (a bug in roiloss, please report it): {type(error).__name__}: {error}; "
+                 "set ROILOSS_DEBUG=1 for the traceback")
     return wrapper
 
 
@@ -129,9 +136,10 @@ def read_tables(path: str, settings: Settings):
             if settings.rest.get("strict"):
                 bad = np.flatnonzero(table["invalid"].to_numpy(dtype=object) != "")
                 if len(bad):
+                    rows = f"{int(table['position'].iat[0])}-{int(table['position'].iat[-1])}" if "position" in table else "all"
                     raise InputError(f"{source.name}: {place(table, bad[0], source.format)}: "
-                                     f"invalid box ({table['invalid'].iat[bad[0]]}); "
-                                     f"{len(bad)} invalid in this part of the input")
+                                     f"invalid box ({table['invalid'].iat[bad[0]]}) "
+                                     f"[--strict; {len(bad)} invalid among boxes {rows}]")
             yield table
     return source, chunks()
 

@@ -20,7 +20,7 @@ UNBOUNDED = np.int64(2**52)
 
 
 def _map_cells(length: np.ndarray) -> np.ndarray:
-    return np.where(np.isinf(length), UNBOUNDED, length).astype(np.int64)
+    return np.minimum(length, UNBOUNDED).astype(np.int64)
 
 
 def roipool(lo, hi, *, stride, bins, length, **_):

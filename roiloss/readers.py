@@ -43,28 +43,34 @@ def open_boxes(path: str, input_format: str | None = None, columns: dict[str, st
                skip_crowd: bool = False, stdin=None, chunk_rows: int = CHUNK_ROWS) -> Source:
     """Open ``path`` (``-`` = stdin) and return a :class:`Source` whose ``chunks`` are canonical tables.
 
-    ``input_format`` is ``csv`` or ``coco``; when not given it is sniffed from the content.
+    ``input_format`` is ``csv`` or ``coco``; when not given it is sniffed from the content. A CSV
+    file is streamed from disk; stdin and JSON are read whole.
     """
     if input_format is not None and input_format not in FORMATS:
         raise InputError(f"unknown input format {input_format!r}; choose from {', '.join(FORMATS)}")
     name = "<stdin>" if path == "-" else str(path)
-    data = _read_bytes(path, name, stdin)
-    if not data.strip():
-        raise InputError(f"{name}: the file is empty")
-    fmt = input_format or sniff_format(data)
-    if fmt == "coco":
-        table, notes = read_coco(data, name, skip_crowd=skip_crowd)
-        return Source(name, fmt, _split(table, chunk_rows), notes)
-    return Source(name, fmt, read_csv(data, name, columns=columns, chunk_rows=chunk_rows), {})
-
-
-def _read_bytes(path: str, name: str, stdin) -> bytes:
     if path == "-":
         stream = stdin if stdin is not None else sys.stdin.buffer
         data = stream.read()
-        return data.encode() if isinstance(data, str) else data
+        data = data.encode() if isinstance(data, str) else data
+        head = data[:65536]
+    else:
+        data = None
+        head = _read_head(path, name)
+    if not head.strip():
+        raise InputError(f"{name}: the file is empty")
+    fmt = input_format or sniff_format(head)
+    if fmt == "coco":
+        table, notes = read_coco(data if data is not None else _read_all(path, name), name, skip_crowd=skip_crowd)
+        return Source(name, fmt, _split(table, chunk_rows), notes)
+    return Source(name, fmt, read_csv(data if data is not None else path, head, name, columns=columns,
+                                      chunk_rows=chunk_rows), {})
+
+
+def _read_head(path: str, name: str, size: int = 65536) -> bytes:
     try:
-        return Path(path).read_bytes()
+        with open(path, "rb") as stream:
+            return stream.read(size)
     except FileNotFoundError:
         raise InputError(f"{name}: no such file") from None
     except IsADirectoryError:
@@ -73,9 +79,16 @@ def _read_bytes(path: str, name: str, stdin) -> bytes:
         raise InputError(f"{name}: cannot read: {error.strerror or error}") from None
 
 
-def sniff_format(data: bytes) -> str:
+def _read_all(path: str, name: str) -> bytes:
+    try:
+        return Path(path).read_bytes()
+    except OSError as error:
+        raise InputError(f"{name}: cannot read: {error.strerror or error}") from None
+
+
+def sniff_format(head: bytes) -> str:
     """``coco`` when the content is a JSON document, else ``csv``."""
-    head = data[:64].lstrip(b"\xef\xbb\xbf \t\r\n")
+    head = head[:64].lstrip(b"\xef\xbb\xbf \t\r\n")
     return "coco" if head[:1] in (b"{", b"[") else "csv"
 
 
@@ -93,22 +106,27 @@ def sniff_delimiter(first_line: str) -> str:
     return max(counts, key=lambda d: (counts[d], d == ","))
 
 
-def read_csv(data: bytes, name: str, columns=None, chunk_rows: int = CHUNK_ROWS) -> Iterator[pd.DataFrame]:
-    """Canonical tables from CSV bytes; raises :class:`InputError` before yielding when the header is unusable."""
+def read_csv(data, head: bytes, name: str, columns=None, chunk_rows: int = CHUNK_ROWS) -> Iterator[pd.DataFrame]:
+    """Canonical tables from CSV (bytes or a path); raises :class:`InputError` before yielding
+    when the header is unusable."""
     try:
-        text_head = data[:65536].decode("utf-8-sig", errors="strict" if len(data) <= 65536 else "ignore")
-        data.decode("utf-8")  # fail early on non-UTF-8 content
+        text_head = head.decode("utf-8-sig")
     except UnicodeDecodeError as error:
-        raise InputError(f"{name}: not UTF-8 text (byte {error.start})") from None
-    first_line = text_head.splitlines()[0] if text_head.strip() else ""
-    delimiter = sniff_delimiter(first_line)
+        if error.start < len(head) - 4:  # not just a character cut at the end of the head
+            raise InputError(f"{name}: not UTF-8 text (byte {error.start})") from None
+        text_head = head[:error.start].decode("utf-8-sig")
+    lines = text_head.splitlines()
+    delimiter = sniff_delimiter(lines[0] if lines else "")
+    source = io.BytesIO(data) if isinstance(data, bytes) else data
     try:
-        reader = pd.read_csv(io.BytesIO(data), sep=delimiter, encoding="utf-8-sig", chunksize=chunk_rows,
-                             skipinitialspace=True, low_memory=False)
+        reader = pd.read_csv(source, sep=delimiter, encoding="utf-8-sig", chunksize=chunk_rows,
+                             skipinitialspace=True, low_memory=False, on_bad_lines="error")
         first = next(reader, None)
     except pd.errors.EmptyDataError:
-        raise InputError(f"{name}: the file is empty") from None
-    except (pd.errors.ParserError, ValueError) as error:
+        raise InputError(f"{name}: the file is empty (no header line)") from None
+    except UnicodeDecodeError as error:
+        raise InputError(f"{name}: not UTF-8 text (byte {error.start})") from None
+    except (pd.errors.ParserError, ValueError, OverflowError) as error:
         raise InputError(f"{name}: not a readable CSV: {_parser_message(error)}") from None
     if first is None:
         raise InputError(f"{name}: the file is empty")
@@ -128,7 +146,9 @@ def _csv_chunks(table, reader, name, columns, first_offset) -> Iterator[pd.DataF
     while True:
         try:
             chunk = next(reader, None)
-        except (pd.errors.ParserError, ValueError) as error:
+        except UnicodeDecodeError as error:
+            raise InputError(f"{name}: not UTF-8 text (byte {error.start})") from None
+        except (pd.errors.ParserError, ValueError, OverflowError) as error:
             raise InputError(f"{name}: not a readable CSV: {_parser_message(error)}") from None
         if chunk is None:
             return
@@ -279,9 +299,12 @@ def _number(value) -> float | None:
 def _json_error(message: str, data: bytes) -> str:
     """msgspec's "(byte N)" -> line and column."""
     match = re.search(r"byte (\d+)", message)
-    if not match:
+    if match:
+        offset = int(match.group(1))
+    elif "truncated" in message:
+        offset = len(data.rstrip())
+    else:
         return f"not valid JSON: {message}"
-    offset = int(match.group(1))
     line = data.count(b"\n", 0, offset) + 1
     column = offset - (data.rfind(b"\n", 0, offset) + 1) + 1
     reason = re.sub(r"\s*\(byte \d+\)", "", message)
