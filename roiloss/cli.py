@@ -47,11 +47,22 @@ def _load_config(ctx: click.Context, param, value):
         settings = config.load(path, command)
     except config.ConfigError as error:
         raise click.BadParameter(str(error), ctx=ctx, param=param)
-    known = {p.name for p in ctx.command.params}
-    unknown = sorted(set(settings) - known)
+    # keys are the long option names: --check -> check, --sampling-ratio -> sampling_ratio
+    names = {opt.lstrip("-").replace("-", "_"): p.name for p in ctx.command.params
+             for opt in getattr(p, "opts", []) if opt.startswith("--")}
+    names.pop("config", None)
+    unknown = sorted(set(settings) - set(names))
     if unknown:
         err_console().print(f"roiloss: warning: {path}: unknown setting(s) ignored: {', '.join(unknown)}")
-    ctx.default_map = {**(ctx.default_map or {}), **{k: v for k, v in settings.items() if k in known}}
+    multiple = {p.name for p in ctx.command.params if getattr(p, "multiple", False)}
+    values = {}
+    for key, value in settings.items():
+        if key in names:
+            name = names[key]
+            if isinstance(value, list) and name not in multiple:  # methods = ["roialign", "roipool"]
+                value = ",".join(map(str, value))
+            values[name] = value
+    ctx.default_map = {**(ctx.default_map or {}), **values}
     ctx.meta["config_path"] = str(path)
     return value
 
@@ -259,6 +270,8 @@ def grid(ctx, input, box_specs, roi_ids, level, fmt, output, plot_path, **option
     if level == "samples" and len(frame):
         frame.insert(frame.columns.get_loc("weight"), "cell_center_y", frame["cell_y"] + 0.5)
         frame.insert(frame.columns.get_loc("weight"), "cell_center_x", frame["cell_x"] + 0.5)
+        frame["cell_y"] = frame["cell_y"].astype("Int64")
+        frame["cell_x"] = frame["cell_x"].astype("Int64")
     if fmt == "table":
         with atomic_output(output) as stream:
             out = console(stream)
@@ -279,6 +292,59 @@ def grid(ctx, input, box_specs, roi_ids, level, fmt, output, plot_path, **option
         if not str(plot_path).lower().endswith((".png", ".svg")):
             raise click.UsageError("--plot takes a .png or .svg file name", ctx=ctx)
         plot_box(first, metrics, settings.geometry, settings.methods, plot_path, title=title)
+
+
+@main.command()
+@click.argument("input", metavar="INPUT")
+@geometry_options
+@click.option("--check", "checks", multiple=True, metavar="CHECK",
+              help="'[METHOD] [mean|median|p95|max] METRIC <= LIMIT', repeatable or ';'-separated, "
+                   "e.g. 'roialign p95 lost_frac <= 0.05; sub_cell_share <= 0.01'.")
+@click.option("--max-invalid-share", type=click.FloatRange(min=0), default=0.0, show_default=True,
+              help="Largest share of invalid boxes that passes.")
+@click.option("--report", "reports", multiple=True, type=click.Path(dir_okay=False),
+              help="Write a report: .json (schema roiloss.audit/1), .md (CI step summary) or .xml (JUnit). Repeatable.")
+@click.option("-q", "--quiet", is_flag=True, help="Print nothing; still write reports and set the exit status.")
+@click.pass_context
+@handle_errors
+def audit(ctx, input, checks, max_invalid_share, reports, quiet, **options):
+    """Gate a dataset in CI: exit 1 when a check fails, 0 when all pass, 2 on bad input.
+
+    Settings come from options, else from [tool.roiloss] / [tool.roiloss.audit] in pyproject.toml
+    (or --config FILE), else defaults.
+    """
+    from .audit import CheckError, parse_checks, run_audit
+    from .audit_report import REPORT_FORMATS, RENDERERS, checks_table, worst_table
+
+    settings = Settings(ctx, **options)
+    try:
+        parsed = parse_checks(list(checks))
+    except CheckError as error:
+        raise click.BadParameter(str(error), ctx=ctx, param_hint="--check")
+    if not any(c.metric == "invalid_share" for c in parsed):
+        parsed += parse_checks([f"invalid_share <= {max_invalid_share!r}"])
+    for report in reports:
+        if Path(report).suffix.lower() not in REPORT_FORMATS:
+            raise click.BadParameter(f"{report}: report type by extension: .json, .md or .xml", ctx=ctx,
+                                     param_hint="--report")
+    source, tables = read_tables(input, settings)
+    table = pd.concat(list(tables), ignore_index=True)
+    result = run_audit(table, settings.geometry, settings.methods, parsed)
+    for report in reports:
+        render = RENDERERS[REPORT_FORMATS[Path(report).suffix.lower()]]
+        with atomic_output(report, binary=True) as stream:
+            stream.write(render(result, source.name))
+    if not quiet:
+        out = console()
+        out.print(f"roiloss {__version__} audit | {source.name} | {len(table)} boxes | {settings.describe()}")
+        out.print(checks_table(result))
+        for failed in (r for r in result.results if not r.passed):
+            out.print(worst_table(failed))
+            out.print(f"[bold]remedy:[/] {failed.remedy}")
+        failed = sum(not r.passed for r in result.results)
+        out.print(f"audit {'passed' if result.passed else 'FAILED'}: {len(result.results) - failed} of "
+                  f"{len(result.results)} checks pass")
+    sys.exit(0 if result.passed else 1)
 
 
 def parse_boxes(specs, ctx) -> pd.DataFrame:

@@ -1,0 +1,247 @@
+"""Dataset audit: checks on per-method summary statistics, with the worst boxes and a remedy.
+
+A check reads ``[METHOD] [STATISTIC] METRIC <= LIMIT``:
+
+* ``roialign p95 lost_frac <= 0.05`` - the 95th percentile of RoI Align's lost area;
+* ``mean gained_frac <= 1`` - every analysed method's mean gained area (one result per method);
+* ``sub_cell_share <= 0.01`` - boxes narrower or shorter than one cell, as a share of valid boxes;
+* ``invalid_share <= 0`` - invalid boxes as a share of all boxes (always checked; default limit 0).
+
+``STATISTIC`` is ``mean``, ``median``, ``p95`` or ``max`` (default ``max``). Several checks can be
+given in one string separated by ``;``. ``<`` is accepted as well as ``<=``.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from .api import analyze_table
+from .engine import Geometry
+from .methods import METHODS
+from .stats import STAT_METRICS, STATISTICS, describe, summarize
+
+SHARES = ("sub_cell_share", "invalid_share", "lost_any_share")
+SIZE_BUCKETS = ("small", "medium", "large")  # COCO: area < 32^2, < 96^2, larger
+WORST = 5
+
+
+class CheckError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Check:
+    text: str
+    metric: str
+    limit: float
+    method: str | None = None
+    statistic: str = "max"
+    strict: bool = False  # "<" rather than "<="
+
+    def passes(self, value: float) -> bool:
+        if value is None or np.isnan(value):
+            return True  # nothing measured, nothing over the limit
+        return value < self.limit if self.strict else value <= self.limit
+
+
+def parse_checks(texts) -> list[Check]:
+    """Check strings (each possibly ``;``-separated) -> :class:`Check` objects."""
+    if isinstance(texts, str):
+        texts = [texts]
+    checks = []
+    for text in texts:
+        for part in str(text).split(";"):
+            if part.strip():
+                checks.append(parse_check(part.strip()))
+    return checks
+
+
+def parse_check(text: str) -> Check:
+    match = re.fullmatch(r"(?P<left>[^<]+?)\s*(?P<op><=|<)\s*(?P<limit>\S+)", text)
+    if not match:
+        raise CheckError(f"check {text!r}: expected '[METHOD] [STATISTIC] METRIC <= LIMIT', "
+                         "e.g. 'roialign p95 lost_frac <= 0.05'")
+    words = match["left"].split()
+    metric = words.pop()
+    method = statistic = None
+    for word in words:
+        if word in STATISTICS and statistic is None:
+            statistic = word
+        elif (word in METHODS or word == "all") and method is None:
+            method = None if word == "all" else word
+        else:
+            raise CheckError(f"check {text!r}: {word!r} is neither a method ({', '.join(METHODS)}) "
+                             f"nor a statistic ({', '.join(STATISTICS)})")
+    if metric not in STAT_METRICS and metric not in SHARES:
+        raise CheckError(f"check {text!r}: unknown metric {metric!r}; choose from {', '.join(STAT_METRICS + list(SHARES))}")
+    if metric in ("sub_cell_share", "invalid_share") and (statistic or method):
+        raise CheckError(f"check {text!r}: {metric} is a share of boxes; it takes no method or statistic")
+    try:
+        limit = float(match["limit"])
+    except ValueError:
+        raise CheckError(f"check {text!r}: the limit {match['limit']!r} is not a number") from None
+    return Check(text=text, metric=metric, limit=limit, method=method, statistic=statistic or "max",
+                 strict=match["op"] == "<")
+
+
+@dataclass
+class Result:
+    check: Check
+    method: str | None
+    value: float
+    passed: bool
+    worst: list[dict] = field(default_factory=list)
+    remedy: str = ""
+
+    @property
+    def name(self) -> str:
+        if self.check.metric in ("sub_cell_share", "invalid_share"):
+            return f"{self.check.metric} {'<' if self.check.strict else '<='} {self.check.limit:g}"
+        stat = "" if self.check.metric == "lost_any_share" else f"{self.check.statistic} "
+        return f"{self.method} {stat}{self.check.metric} {'<' if self.check.strict else '<='} {self.check.limit:g}"
+
+
+@dataclass
+class Audit:
+    """Everything an audit found: the rows, the statistics and the results of the checks."""
+
+    table: pd.DataFrame
+    rows: pd.DataFrame
+    geometry: Geometry
+    methods: list[str]
+    results: list[Result]
+
+    @property
+    def passed(self) -> bool:
+        return all(r.passed for r in self.results)
+
+    def statistics(self) -> pd.DataFrame:
+        return summarize(self.rows)
+
+    def breakdown(self, by: str) -> pd.DataFrame:
+        return summarize(self.rows, by=by)
+
+
+def size_bucket(table: pd.DataFrame) -> np.ndarray:
+    area = ((table["x2"] - table["x1"]) * (table["y2"] - table["y1"])).to_numpy(dtype=float)
+    bucket = np.where(area < 32 ** 2, "small", np.where(area < 96 ** 2, "medium", "large")).astype(object)
+    return np.where(np.isnan(area), "invalid", bucket)
+
+
+def run_audit(table: pd.DataFrame, geometry: Geometry, methods: list[str], checks: list[Check]) -> Audit:
+    """Analyse a canonical box table and evaluate the checks."""
+    methods = list(dict.fromkeys(list(methods) + [c.method for c in checks if c.method]))
+    rows = analyze_table(table, geometry, methods)
+    rows["size"] = np.repeat(size_bucket(table), len(methods))
+    rows["category"] = rows["category"].astype(object).where(rows["category"].notna(), "(none)")
+    results = []
+    for check in checks:
+        targets = [None] if check.metric in ("sub_cell_share", "invalid_share") else [check.method] if check.method else methods
+        for method in targets:
+            results.append(_evaluate(check, method, table, rows, geometry))
+    return Audit(table=table, rows=rows, geometry=geometry, methods=methods, results=results)
+
+
+def _value(check: Check, method: str | None, table: pd.DataFrame, rows: pd.DataFrame, stride: float) -> float:
+    invalid = table["invalid"].to_numpy(dtype=object) != ""
+    if check.metric == "invalid_share":
+        return float(invalid.mean()) if len(table) else 0.0
+    if check.metric == "sub_cell_share":
+        valid = table[~invalid]
+        if not len(valid):
+            return 0.0
+        return float((np.minimum(valid.x2 - valid.x1, valid.y2 - valid.y1) < stride).mean())
+    mine = rows[rows["method"] == method]
+    values = mine[check.metric if check.metric != "lost_any_share" else "lost_frac"].to_numpy(dtype=float)
+    values = values[~np.isnan(values)]
+    if check.metric == "lost_any_share":
+        return float((values > 0).mean()) if len(values) else np.nan
+    return describe(values)[check.statistic]
+
+
+def _evaluate(check, method, table, rows, geometry) -> Result:
+    value = _value(check, method, table, rows, geometry.stride)
+    result = Result(check=check, method=method, value=value, passed=check.passes(value))
+    if not result.passed:
+        result.worst = _worst(check, method, table, rows, geometry.stride)
+        result.remedy = _remedy(check, method, table, rows, geometry)
+    return result
+
+
+def _worst(check, method, table, rows, stride) -> list[dict]:
+    keep = ["roi_id", "image_id", "category", "x1", "y1", "x2", "y2"]
+    if check.metric == "invalid_share":
+        bad = table[table["invalid"] != ""].head(WORST)
+        return [{**_plain(r[keep]), "value": None, "reason": r["invalid"]} for _, r in bad.iterrows()]
+    if check.metric == "sub_cell_share":
+        valid = table[table["invalid"] == ""]
+        side = np.minimum(valid.x2 - valid.x1, valid.y2 - valid.y1)
+        order = np.argsort(side.to_numpy(), kind="stable")[:WORST]
+        return [{**_plain(valid.iloc[i][keep]), "value": float(side.iloc[i])} for i in order if side.iloc[i] < stride]
+    metric = "lost_frac" if check.metric == "lost_any_share" else check.metric
+    mine = rows[(rows["method"] == method) & rows[metric].notna()]
+    order = np.argsort(-mine[metric].to_numpy(dtype=float), kind="stable")[:WORST]
+    return [{**_plain(mine.iloc[i][keep]), "value": float(mine.iloc[i][metric])} for i in order]
+
+
+def _plain(series: pd.Series) -> dict:
+    out = {}
+    for key, value in series.items():
+        if isinstance(value, np.generic):
+            value = value.item()
+        if isinstance(value, float) and math.isnan(value):
+            value = None
+        out[key] = value
+    return out
+
+
+def _remedy(check, method, table, rows, geometry) -> str:
+    if check.metric == "invalid_share":
+        count = int((table["invalid"] != "").sum())
+        return f"fix or remove the {count} invalid box(es) (flags invalid:<reason>; --strict names each place)"
+    valid = table[table["invalid"] == ""]
+    if check.metric == "sub_cell_share":
+        side = np.minimum(valid.x2 - valid.x1, valid.y2 - valid.y1).to_numpy(dtype=float)
+        for stride in _smaller_strides(geometry.stride):
+            if check.passes(float((side < stride).mean())):
+                return f"stride {stride:g} would pass (sub-cell share {(side < stride).mean():.4f})"
+        return "no stride down to 1 px passes: the boxes themselves are too small"
+
+    def passes_with(geometry_, method_):
+        frame = analyze_table(valid, geometry_, [method_])
+        return check.passes(_value(check, method_, valid, frame, geometry_.stride)), frame
+
+    advice = []
+    others = [m for m in METHODS if m != method]
+    passing = [m for m in others if passes_with(geometry, m)[0]]
+    if passing:
+        advice.append(f"method {', '.join(passing)} would pass")
+    for stride in _smaller_strides(geometry.stride):
+        candidate = Geometry(stride, geometry.pool, geometry.sampling_ratio, geometry.placement)
+        if passes_with(candidate, method)[0]:
+            advice.append(f"stride {stride:g} (largest that passes)")
+            break
+    rows_, cols_ = geometry.pool
+    for size in list(range(max(rows_, cols_) + 1, 2 * max(rows_, cols_) + 1)) + [3 * max(rows_, cols_)]:
+        candidate = Geometry(geometry.stride, (size, size), geometry.sampling_ratio, geometry.placement)
+        if passes_with(candidate, method)[0]:
+            advice.append(f"pool {size}x{size} (smallest that passes)")
+            break
+    if method.startswith("roialign") and geometry.sampling_ratio != 0:
+        candidate = Geometry(geometry.stride, geometry.pool, 0, geometry.placement)
+        if passes_with(candidate, method)[0]:
+            advice.append("sampling ratio 0 (adaptive)")
+    return "; ".join(advice) if advice else "no single change of method, stride, pool or sampling ratio passes"
+
+
+def _smaller_strides(stride: float) -> list[float]:
+    out, s = [], stride / 2
+    while s >= 1:
+        out.append(s)
+        s /= 2
+    return out
