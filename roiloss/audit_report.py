@@ -145,7 +145,8 @@ def checks_table(audit: Audit) -> Table:
 
 
 def worst_table(result: Result) -> Table:
-    table = Table(title=f"{result.name}: worst boxes", title_justify="left", header_style="bold")
+    meaning = {"sub_cell_share": "shortest side, px", "invalid_share": "reason"}.get(result.check.metric, result.check.metric)
+    table = Table(title=f"{result.name}: worst boxes (value = {meaning})", title_justify="left", header_style="bold")
     for name in ("roi_id", "image_id", "category", "box (x1, y1, x2, y2)", "value"):
         table.add_column(name, justify="right" if name in ("roi_id", "value") else "left")
     for w in result.worst:
