@@ -48,6 +48,10 @@ def analyze_table(table: pd.DataFrame, geometry: Geometry, methods: list[str]) -
     out = {c: np.repeat(table[c].to_numpy(), m) for c in _boxes.IDENTITY}
     out["stride"] = np.full(n * m, geometry.stride)
     out["method"] = np.tile(np.array(methods, dtype=object), n)
+    out["pool"] = np.full(n * m, "{}x{}".format(*geometry.pool), dtype=object)
+    samples = np.array([geometry.sampling_ratio if name.startswith("roialign") else -1 for name in methods])
+    out["sampling_ratio"] = pd.array(np.tile(samples, n), dtype="Int64")
+    out["sampling_ratio"][np.tile(samples < 0, n)] = pd.NA
     for name in METRICS:
         out[name] = values[name].ravel()
     out["flags"] = np.repeat(flag_names(table, geometry.stride), m)
@@ -56,6 +60,33 @@ def analyze_table(table: pd.DataFrame, geometry: Geometry, methods: list[str]) -
     if "iscrowd" in table.columns:
         frame.insert(frame.columns.get_loc("flags"), "iscrowd", np.repeat(table["iscrowd"].to_numpy(), m))
     return frame
+
+
+def analyze_pyramid(table: pd.DataFrame, geometry: Geometry, methods: list[str], pyramid) -> pd.DataFrame:
+    """:func:`analyze_table` with each box at the stride of its pyramid level (``level`` column added;
+    invalid boxes get no level and no stride)."""
+    x1, y1, x2, y2 = (table[c].to_numpy(dtype=float) for c in ("x1", "y1", "x2", "y2"))
+    with np.errstate(invalid="ignore"):
+        side = np.sqrt((x2 - x1) * (y2 - y1))
+    invalid = table["invalid"].to_numpy(dtype=object) != ""
+    level = np.where(invalid, -1, pyramid.assign(side))
+    m = len(methods)
+    frames = []
+    for k in np.unique(level):
+        rows = np.flatnonzero(level == k)
+        g = Geometry(2.0 ** k, geometry.pool, geometry.sampling_ratio, geometry.placement) if k >= 0 else geometry
+        frame = analyze_table(table.iloc[rows].reset_index(drop=True), g, methods)
+        frame.insert(frame.columns.get_loc("stride"), "level", pd.array(np.full(len(frame), k if k >= 0 else None), dtype="Int64"))
+        if k < 0:
+            frame["stride"] = np.nan
+        frame["_position"] = np.repeat(rows, m) * m + np.tile(np.arange(m), len(rows))
+        frames.append(frame)
+    if not frames:
+        empty = analyze_table(table, geometry, methods)
+        empty.insert(empty.columns.get_loc("stride"), "level", pd.array([], dtype="Int64"))
+        return empty
+    out = pd.concat(frames, ignore_index=True).sort_values("_position", kind="stable")
+    return out.drop(columns="_position").reset_index(drop=True)
 
 
 def coefficients(boxes, method: str = "roialign", stride: float = 16, pool=7, sampling_ratio: int = 2,

@@ -115,6 +115,7 @@ class Audit:
     geometry: Geometry
     methods: list[str]
     results: list[Result]
+    pyramid: bool = False
 
     @property
     def passed(self) -> bool:
@@ -133,29 +134,38 @@ def size_bucket(table: pd.DataFrame) -> np.ndarray:
     return np.where(np.isnan(area), "invalid", bucket)
 
 
-def run_audit(table: pd.DataFrame, geometry: Geometry, methods: list[str], checks: list[Check]) -> Audit:
-    """Analyse a canonical box table and evaluate the checks."""
+def run_audit(table: pd.DataFrame, geometry: Geometry, methods: list[str], checks: list[Check],
+              analyse=None, pyramid: bool = False) -> Audit:
+    """Analyse a canonical box table and evaluate the checks.
+
+    ``analyse(table, geometry, methods)`` runs the analysis (default :func:`analyze_table`; the CLI
+    passes one that pools each box from its pyramid level). With a pyramid, remedies do not
+    propose a single stride.
+    """
+    analyse = analyse or analyze_table
     methods = list(dict.fromkeys(list(methods) + [c.method for c in checks if c.method]))
-    rows = analyze_table(table, geometry, methods)
+    rows = analyse(table, geometry, methods)
     rows["size"] = np.repeat(size_bucket(table), len(methods))
     rows["category"] = rows["category"].astype(object).where(rows["category"].notna(), "(none)")
     results = []
     for check in checks:
         targets = [None] if check.metric in ("sub_cell_share", "invalid_share") else [check.method] if check.method else methods
         for method in targets:
-            results.append(_evaluate(check, method, table, rows, geometry))
-    return Audit(table=table, rows=rows, geometry=geometry, methods=methods, results=results)
+            results.append(_evaluate(check, method, table, rows, geometry, analyse, pyramid))
+    return Audit(table=table, rows=rows, geometry=geometry, methods=methods, results=results, pyramid=pyramid)
 
 
-def _value(check: Check, method: str | None, table: pd.DataFrame, rows: pd.DataFrame, stride: float) -> float:
+def _value(check: Check, method: str | None, table: pd.DataFrame, rows: pd.DataFrame) -> float:
     invalid = table["invalid"].to_numpy(dtype=object) != ""
     if check.metric == "invalid_share":
         return float(invalid.mean()) if len(table) else 0.0
-    if check.metric == "sub_cell_share":
-        valid = table[~invalid]
-        if not len(valid):
+    if check.metric == "sub_cell_share":  # from the flags: each box at its own (level's) stride
+        first = rows[rows["method"] == rows["method"].iat[0]] if len(rows) else rows
+        flags = first["flags"].astype(str)
+        measured = ~flags.str.startswith("invalid:")
+        if not measured.any():
             return 0.0
-        return float((np.minimum(valid.x2 - valid.x1, valid.y2 - valid.y1) < stride).mean())
+        return float(flags[measured].str.contains("sub-cell", regex=False).mean())
     mine = rows[rows["method"] == method]
     values = mine[check.metric if check.metric != "lost_any_share" else "lost_frac"].to_numpy(dtype=float)
     values = values[~np.isnan(values)]
@@ -164,25 +174,25 @@ def _value(check: Check, method: str | None, table: pd.DataFrame, rows: pd.DataF
     return describe(values)[check.statistic]
 
 
-def _evaluate(check, method, table, rows, geometry) -> Result:
-    value = _value(check, method, table, rows, geometry.stride)
+def _evaluate(check, method, table, rows, geometry, analyse, pyramid) -> Result:
+    value = _value(check, method, table, rows)
     result = Result(check=check, method=method, value=value, passed=check.passes(value))
     if not result.passed:
-        result.worst = _worst(check, method, table, rows, geometry.stride)
-        result.remedy = _remedy(check, method, table, rows, geometry)
+        result.worst = _worst(check, method, table, rows)
+        result.remedy = _remedy(check, method, table, geometry, analyse, pyramid)
     return result
 
 
-def _worst(check, method, table, rows, stride) -> list[dict]:
+def _worst(check, method, table, rows) -> list[dict]:
     keep = ["roi_id", "image_id", "category", "x1", "y1", "x2", "y2"]
     if check.metric == "invalid_share":
         bad = table[table["invalid"] != ""].head(WORST)
         return [{**_plain(r[keep]), "value": None, "reason": r["invalid"]} for _, r in bad.iterrows()]
     if check.metric == "sub_cell_share":
-        valid = table[table["invalid"] == ""]
-        side = np.minimum(valid.x2 - valid.x1, valid.y2 - valid.y1)
-        order = np.argsort(side.to_numpy(), kind="stable")[:WORST]
-        return [{**_plain(valid.iloc[i][keep]), "value": float(side.iloc[i])} for i in order if side.iloc[i] < stride]
+        first = rows[(rows["method"] == rows["method"].iat[0]) & rows["flags"].astype(str).str.contains("sub-cell")]
+        side = np.minimum(first.x2 - first.x1, first.y2 - first.y1).to_numpy(dtype=float)
+        order = np.argsort(side, kind="stable")[:WORST]
+        return [{**_plain(first.iloc[i][keep]), "value": float(side[i])} for i in order]
     metric = "lost_frac" if check.metric == "lost_any_share" else check.metric
     mine = rows[(rows["method"] == method) & rows[metric].notna()]
     order = np.argsort(-mine[metric].to_numpy(dtype=float), kind="stable")[:WORST]
@@ -200,12 +210,14 @@ def _plain(series: pd.Series) -> dict:
     return out
 
 
-def _remedy(check, method, table, rows, geometry) -> str:
+def _remedy(check, method, table, geometry, analyse, pyramid) -> str:
     if check.metric == "invalid_share":
         count = int((table["invalid"] != "").sum())
         return f"fix or remove the {count} invalid box(es) (flags invalid:<reason>; --strict names each place)"
     valid = table[table["invalid"] == ""]
     if check.metric == "sub_cell_share":
+        if pyramid:
+            return "pool small boxes from a finer level (add a lower level or lower the mapper's canonical scale)"
         side = np.minimum(valid.x2 - valid.x1, valid.y2 - valid.y1).to_numpy(dtype=float)
         for stride in _smaller_strides(geometry.stride):
             if check.passes(float((side < stride).mean())):
@@ -213,15 +225,15 @@ def _remedy(check, method, table, rows, geometry) -> str:
         return "no stride down to 1 px passes: the boxes themselves are too small"
 
     def passes_with(geometry_, method_):
-        frame = analyze_table(valid, geometry_, [method_])
-        return check.passes(_value(check, method_, valid, frame, geometry_.stride)), frame
+        frame = analyse(valid, geometry_, [method_])
+        return check.passes(_value(check, method_, valid, frame)), frame
 
     advice = []
     others = [m for m in METHODS if m != method]
     passing = [m for m in others if passes_with(geometry, m)[0]]
     if passing:
         advice.append(f"method {', '.join(passing)} would pass")
-    for stride in _smaller_strides(geometry.stride):
+    for stride in [] if pyramid else _smaller_strides(geometry.stride):
         candidate = Geometry(stride, geometry.pool, geometry.sampling_ratio, geometry.placement)
         if passes_with(candidate, method)[0]:
             advice.append(f"stride {stride:g} (largest that passes)")

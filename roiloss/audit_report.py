@@ -36,6 +36,10 @@ def _records(frame: pd.DataFrame) -> list[dict]:
     return [_clean(dict(r)) for r in frame.to_dict("records")]
 
 
+def breakdowns(audit: Audit) -> list[str]:
+    return ["category", "size"] + (["level"] if audit.pyramid else [])
+
+
 def semantics(audit: Audit, extra: dict | None = None) -> dict:
     g = audit.geometry
     return {"methods": audit.methods, "stride": g.stride, "pool": list(g.pool), "sampling_ratio": g.sampling_ratio,
@@ -60,7 +64,7 @@ def to_json(audit: Audit, source: str, extra: dict | None = None) -> bytes:
         "passed": audit.passed,
         "checks": [result_record(r) for r in audit.results],
         "statistics": _records(audit.statistics()),
-        "breakdowns": {"category": _records(audit.breakdown("category")), "size": _records(audit.breakdown("size"))},
+        "breakdowns": {by: _records(audit.breakdown(by)) for by in breakdowns(audit)},
     }
     return msgspec.json.format(msgspec.json.encode(document), indent=2) + b"\n"
 
@@ -99,7 +103,7 @@ def to_markdown(audit: Audit, source: str, extra: dict | None = None) -> bytes:
     for r in stats.itertuples():
         lines.append(f"| {r.method} | {r.boxes} | {r.invalid} | {r.sub_cell} | {_md_value(r.lost_frac_p95)} | "
                      f"{_md_value(r.gained_frac_p95)} | {_md_value(r.outside_weight_p95)} | {_md_value(r.shift_px_p95, 1)} |")
-    for by in ("size", "category"):
+    for by in reversed(breakdowns(audit)):
         table = audit.breakdown(by)
         lines += ["", f"<details><summary>By {by}</summary>", "",
                   f"| method | {by} | boxes | sub-cell | lost_frac mean | lost_frac p95 | gained_frac p95 |",

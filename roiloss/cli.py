@@ -13,12 +13,15 @@ import pandas as pd
 from rich.console import Console
 
 from . import __version__, config
-from .api import analyze_table
+from click.core import ParameterSource
+
+from .api import analyze_pyramid, analyze_table
 from .boxes import from_array, normalise, parse_size
 from .engine import PLACEMENTS, Geometry
 from .grid import LEVELS, grid_table
 from .plot import plot_box
 from .methods import METHODS, resolve_methods
+from .pyramid import MAPPERS, PRESETS, Pyramid, parse_levels, parse_strides, with_overrides
 from .readers import InputError, open_boxes, parse_columns
 from .report import console, rows_table, summary_table
 from .stats import Accumulator
@@ -86,6 +89,16 @@ def geometry_options(fn):
         click.option("--columns", default=None, help="Map CSV headers, e.g. x1=left,y1=top,x2=right,y2=bottom."),
         click.option("--skip-crowd", is_flag=True, help="Leave out COCO crowd boxes (iscrowd=1); the summary counts them."),
         click.option("--strict", is_flag=True, help="Any invalid box is an input error (exit 2) naming its row or JSON path."),
+        click.option("--preset", type=click.Choice(list(PRESETS)), default=None,
+                     help="A framework's semantics (method, sampling ratio, pool, levels, mapper); explicit options win."),
+        click.option("--head", type=click.Choice(["box", "mask"]), default="box", show_default=True,
+                     help="With --preset: the box head's pool or the mask head's."),
+        click.option("--strides", default=None, help="Feature pyramid strides, e.g. 4,8,16,32: each box at its level's stride."),
+        click.option("--levels", "pyramid_levels", default=None, help="Feature pyramid levels, e.g. 2-5 (strides 2^k)."),
+        click.option("--level-mapper", type=click.Choice(MAPPERS), default=None,
+                     help="How boxes are assigned to levels (default torchvision)."),
+        click.option("--canonical-scale", type=float, default=None, help="Level mapper's canonical box size (224)."),
+        click.option("--canonical-level", type=int, default=None, help="Level mapper's canonical level (4)."),
         click.option("-v", "--verbose", is_flag=True, help="Say which config file was read."),
     ]
     for option in reversed(options):
@@ -94,10 +107,35 @@ def geometry_options(fn):
 
 
 class Settings:
-    """The validated options of one run."""
+    """The validated options of one run, with a preset's values filled in where no option was given."""
 
     def __init__(self, ctx, stride, pool, methods, sampling_ratio, sample_placement, image_size, **rest):
+        def given(name):
+            source = ctx.get_parameter_source(name)
+            return source is not None and source not in (ParameterSource.DEFAULT,)
+
+        self.preset = PRESETS[rest["preset"]] if rest.get("preset") else None
+        pyramid = None
         try:
+            if self.preset:
+                values = self.preset.settings(rest.get("head", "box"))
+                methods = methods if given("methods") else values["methods"]
+                sampling_ratio = sampling_ratio if given("sampling_ratio") else values["sampling_ratio"]
+                pool = pool if given("pool") else values["pool"]
+                if values["stride"] is not None and not given("stride"):
+                    stride = values["stride"]
+                if values["pyramid"] is not None and not given("stride"):
+                    pyramid = values["pyramid"]
+            levels = None
+            if rest.get("strides"):
+                levels = parse_strides(rest["strides"])
+            if rest.get("pyramid_levels"):
+                levels = parse_levels(rest["pyramid_levels"])
+            if levels or rest.get("level_mapper") or pyramid:
+                pyramid = with_overrides(pyramid or Pyramid(), levels=levels, mapper=rest.get("level_mapper"),
+                                         canonical_scale=rest.get("canonical_scale"),
+                                         canonical_level=rest.get("canonical_level"))
+            self.pyramid = pyramid
             self.geometry = Geometry(stride=stride, pool=pool, sampling_ratio=sampling_ratio, placement=sample_placement)
             self.methods = resolve_methods(methods)
             self.image_size = parse_size(image_size) if image_size else None
@@ -109,8 +147,65 @@ class Settings:
             where = ctx.meta.get("config_path")
             err_console().print(f"roiloss: config: {where or 'none found'}")
 
+    def analyse(self, table: pd.DataFrame, geometry: Geometry | None = None, methods=None) -> pd.DataFrame:
+        """Rows of every box x method; with a pyramid or preset, columns saying which one."""
+        geometry, methods = geometry or self.geometry, methods or self.methods
+        if not self.pyramid:
+            frame = analyze_table(table, geometry, methods)
+        else:
+            frame = analyze_pyramid(table, geometry, methods, self.pyramid)
+            frame.insert(frame.columns.get_loc("sampling_ratio") + 1, "mapper", self.pyramid.mapper)
+        if self.preset:
+            frame.insert(frame.columns.get_loc("method"), "preset", self.preset.name)
+        return frame
+
+    def geometry_of(self, table: pd.DataFrame) -> Geometry:
+        """The geometry of the first box: its pyramid level's stride when there is a pyramid."""
+        if not self.pyramid:
+            return self.geometry
+        side = np.sqrt((table.x2.iat[0] - table.x1.iat[0]) * (table.y2.iat[0] - table.y1.iat[0]))
+        level = int(self.pyramid.assign(np.array([side]))[0])
+        return Geometry(2.0 ** level, self.geometry.pool, self.geometry.sampling_ratio, self.geometry.placement)
+
+    def grid(self, table: pd.DataFrame, level: str) -> pd.DataFrame:
+        """The sampling grid, each box on its own pyramid level's grid when there is a pyramid."""
+        if not self.pyramid:
+            return grid_table(table, self.geometry, self.methods, level)
+        parts = []
+        for i in range(len(table)):
+            box = table.iloc[[i]].reset_index(drop=True)
+            if box["invalid"].iat[0]:
+                continue
+            geometry = self.geometry_of(box)
+            part = grid_table(box, geometry, self.methods, level)
+            part.insert(2, "level", int(np.log2(geometry.stride)))
+            part.insert(3, "stride", geometry.stride)
+            parts.append(part)
+        return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+
+    def semantics(self) -> dict:
+        """The resolved settings beyond method/stride/pool/sampling, for machine reports."""
+        extra = {"preset": self.preset.name if self.preset else None, "head": self.rest.get("head", "box")}
+        if self.pyramid:
+            extra.update(levels=list(self.pyramid.levels), strides=self.pyramid.strides, mapper=self.pyramid.mapper,
+                         canonical_scale=self.pyramid.canonical_scale, canonical_level=self.pyramid.canonical_level)
+        return {**extra, "summary": self.describe()}
+
     def describe(self) -> str:
-        return self.geometry.describe(self.methods)
+        text = self.geometry.describe(self.methods)
+        if self.pyramid:
+            text = text.replace(f"stride {self.geometry.stride:g}", self.pyramid.describe())
+        alignment = {"roialign": "aligned=True", "roialign-legacy": "aligned=False"}
+        aligned = [alignment[m] for m in self.methods if m in alignment]
+        if aligned:
+            text += " | " + ",".join(aligned)
+        if self.preset:
+            text = f"preset {self.preset.name} ({rest_head(self)}) | " + text
+        return text
+
+
+def rest_head(settings) -> str:
+    return f"{settings.rest.get('head', 'box')} head"
 
 
 def handle_errors(fn):
@@ -185,12 +280,15 @@ def analyze(ctx, input, fmt, output, rows, **options):
     settings = Settings(ctx, **options)
     source, tables = read_tables(input, settings)
     accumulator = Accumulator()
+    by_level = Accumulator(by="level") if settings.pyramid else None
     head = []
     total = 0
     if fmt == "table":
         for table in tables:
-            result = analyze_table(table, settings.geometry, settings.methods)
+            result = settings.analyse(table)
             accumulator.add(result)
+            if by_level:
+                by_level.add(result[result["level"].notna()])
             if sum(len(h) for h in head) < rows:
                 head.append(result.head(rows))
             total += len(result)
@@ -199,13 +297,16 @@ def analyze(ctx, input, fmt, output, rows, **options):
             out.print(f"roiloss {__version__} | {source.name} ({source.format}) | {settings.describe()}")
             summary = accumulator.summary()
             out.print(summary_table(summary))
+            if by_level:
+                levels = by_level.summary().sort_values(["method", "level"], kind="stable")
+                out.print(summary_table(levels, title="Summary per method and pyramid level", by="level"))
             if rows and total:
                 out.print(rows_table(pd.concat(head).head(rows), total))
     else:
         with atomic_output(output, binary=True) as stream:
             writer = TableWriter(stream, fmt)
             for table in tables:
-                result = analyze_table(table, settings.geometry, settings.methods)
+                result = settings.analyse(table)
                 accumulator.add(result)
                 writer.write(result)
             writer.close()
@@ -266,7 +367,7 @@ def grid(ctx, input, box_specs, roi_ids, level, fmt, output, plot_path, **option
     invalid = table[table["invalid"] != ""]
     for row in invalid.itertuples():
         err_console().print(f"roiloss: roi {row.roi_id}: invalid box ({row.invalid}), no grid")
-    frame = grid_table(table, settings.geometry, settings.methods, level)
+    frame = settings.grid(table, level)
     if level == "samples" and len(frame):
         frame.insert(frame.columns.get_loc("weight"), "cell_center_y", frame["cell_y"] + 0.5)
         frame.insert(frame.columns.get_loc("weight"), "cell_center_x", frame["cell_x"] + 0.5)
@@ -286,12 +387,13 @@ def grid(ctx, input, box_specs, roi_ids, level, fmt, output, plot_path, **option
         if len(valid) > 1:
             err_console().print(f"roiloss: plotting roi {valid['roi_id'].iat[0]} (first of {len(valid)}; choose with --roi)")
         first = valid.iloc[[0]].reset_index(drop=True)
-        metrics = analyze_table(first, settings.geometry, settings.methods)
+        geometry = settings.geometry_of(first)
+        metrics = analyze_table(first, geometry, settings.methods)
         roi = first.iloc[0]
         title = (f"roi {roi.roi_id}: ({roi.x1:g}, {roi.y1:g}, {roi.x2:g}, {roi.y2:g}) px | {settings.describe()}")
         if not str(plot_path).lower().endswith((".png", ".svg")):
             raise click.UsageError("--plot takes a .png or .svg file name", ctx=ctx)
-        plot_box(first, metrics, settings.geometry, settings.methods, plot_path, title=title)
+        plot_box(first, metrics, geometry, settings.methods, plot_path, title=title)
 
 
 @main.command()
@@ -329,11 +431,12 @@ def audit(ctx, input, checks, max_invalid_share, reports, quiet, **options):
                                      param_hint="--report")
     source, tables = read_tables(input, settings)
     table = pd.concat(list(tables), ignore_index=True)
-    result = run_audit(table, settings.geometry, settings.methods, parsed)
+    result = run_audit(table, settings.geometry, settings.methods, parsed, analyse=settings.analyse,
+                       pyramid=settings.pyramid is not None)
     for report in reports:
         render = RENDERERS[REPORT_FORMATS[Path(report).suffix.lower()]]
         with atomic_output(report, binary=True) as stream:
-            stream.write(render(result, source.name))
+            stream.write(render(result, source.name, settings.semantics()))
     if not quiet:
         out = console()
         out.print(f"roiloss {__version__} audit | {source.name} | {len(table)} boxes | {settings.describe()}")
@@ -364,7 +467,8 @@ def frame_table(frame: pd.DataFrame):
     from rich.table import Table
     table = Table(header_style="bold")
     for column in frame.columns:
-        table.add_column(str(column), justify="left" if frame[column].dtype == object else "right")
+        numeric = pd.api.types.is_numeric_dtype(frame[column].dtype) and not pd.api.types.is_bool_dtype(frame[column].dtype)
+        table.add_column(str(column), justify="right" if numeric else "left")
     for row in frame.itertuples(index=False):
         table.add_row(*[_cell(v) for v in row])
     return table
@@ -378,19 +482,31 @@ def _cell(value) -> str:
 
 @main.command()
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
-def methods(fmt):
-    """The methods roiloss knows: semantics and the implementations they reproduce."""
-    frame = pd.DataFrame([{"method": m.name, "semantics": m.summary, "reproduces": m.reproduces} for m in METHODS.values()])
+def presets(fmt):
+    """The framework presets: the settings each one resolves to and the source it mirrors."""
+    rows = []
+    for p in PRESETS.values():
+        rows.append({"preset": p.name, "method": p.method,
+                     "sampling_ratio": p.sampling_ratio if p.method.startswith("roialign") else "-",
+                     "pool": f"{p.pool_box} (mask {p.pool_mask})" if p.pool_mask != p.pool_box else str(p.pool_box),
+                     "levels": p.pyramid.describe() if p.pyramid else f"stride {p.stride:g}",
+                     "mirrors": p.mirrors})
+    show(pd.DataFrame(rows), fmt)
+
+
+def show(frame: pd.DataFrame, fmt: str) -> None:
     if fmt != "table":
         write_frame(frame, None, fmt)
         return
-    from rich.table import Table
-    table = Table(header_style="bold")
-    for column in frame.columns:
-        table.add_column(column)
-    for row in frame.itertuples(index=False):
-        table.add_row(*row)
-    console().print(table)
+    console().print(frame_table(frame))
+
+
+@main.command()
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
+def methods(fmt):
+    """The methods roiloss knows: semantics and the implementations they reproduce."""
+    frame = pd.DataFrame([{"method": m.name, "semantics": m.summary, "reproduces": m.reproduces} for m in METHODS.values()])
+    show(frame, fmt)
 
 
 if __name__ == "__main__":  # pragma: no cover

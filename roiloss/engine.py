@@ -107,13 +107,18 @@ def measure(ax: Axes) -> dict[str, np.ndarray]:
 
     rows, cols = ax.y.bins, ax.x.bins
     return {
-        "lost_frac": np.clip(1.0 - covered / area, 0.0, 1.0),
-        "gained_frac": np.maximum((support - covered) / area, 0.0),
+        "lost_frac": _zero_noise(np.clip(1.0 - covered / area, 0.0, 1.0)),
+        "gained_frac": _zero_noise(np.maximum((support - covered) / area, 0.0)),
         "outside_weight": np.clip(outside, 0.0, 1.0),
         "iou": np.clip(e_inter / union, 0.0, 1.0),
         "shift_px": shift,
         "empty_bins": rows * cols - (rows - sy.empty_bins) * (cols - sx.empty_bins),
     }
+
+
+def _zero_noise(values: np.ndarray) -> np.ndarray:
+    """A difference of equal areas computed two ways is 0, not 1e-16: the "lost anything" share counts it."""
+    return np.where(values < 1e-12, 0.0, values)
 
 
 def _overlap(a0, a1, b0, b1):

@@ -64,8 +64,11 @@ def test_failing_audit_on_coco_exits_1_with_worst_boxes_and_remedy(tmp_path):
     assert {"category", "size"} <= set(data["breakdowns"])
     sizes = {(r["method"], r["size"]): r["boxes"] for r in data["breakdowns"]["size"]}
     assert sum(v for (m, _), v in sizes.items() if m == "roialign") == 624
-    assert data["semantics"] == {"methods": ["roipool", "roiwarp", "roialign"], "stride": 16.0, "pool": [7, 7],
-                                 "sampling_ratio": 2, "sample_placement": "centered"}
+    semantics = data["semantics"]
+    assert {k: semantics[k] for k in ("methods", "stride", "pool", "sampling_ratio", "sample_placement", "preset")} == {
+        "methods": ["roipool", "roiwarp", "roialign"], "stride": 16.0, "pool": [7, 7], "sampling_ratio": 2,
+        "sample_placement": "centered", "preset": None}
+    assert semantics["summary"].startswith("methods roipool,roiwarp,roialign | stride 16 | pool 7x7")
 
 
 def test_remedy_is_true(tmp_path):
