@@ -134,25 +134,21 @@ class WindowAxis:
 
 @dataclass
 class SampleAxis:
-    """Bins that average bilinear samples, stored flat, ordered by (box, bin, sample).
+    """Bins that average ``g`` bilinear samples each; ``g`` is the same for every box here.
 
-    Per sample: ``box``, ``bin``, ``k`` (index in the bin), ``t`` (index coordinate as placed,
-    before any clamping), ``valid``, the two cells ``lo``/``hi`` it reads and their bilinear weights
-    ``w_lo``/``w_hi`` (both 0 for an invalid sample). Per box: ``per_bin`` samples in every bin (the
-    divisor of the average, at least 1), ``n_bins`` bins, ``sampled`` ``(e0, e1)``, the interval
-    the method really samples, and ``bin_edges`` ``(boxes, bins + 1)``, both in feature-area units.
+    Arrays have shape ``(boxes, bins * g)``, samples ordered by (bin, k) and so by position:
+    ``t`` (index coordinate as placed, before clamping), ``valid``, ``lo`` (the lower cell read,
+    after clamping) and ``frac`` (the weight on cell ``lo + 1``; 0 at the map's last cell). A valid
+    sample puts ``1 - frac`` on ``lo`` and ``frac`` on ``lo + 1``; an invalid one puts nothing.
+    ``sampled`` ``(e0, e1)`` is the interval the method really samples and ``bin_edges``
+    ``(boxes, bins + 1)`` the bins, both in feature-area units.
     """
 
-    box: np.ndarray
-    bin: np.ndarray
-    k: np.ndarray
     t: np.ndarray
     valid: np.ndarray
     lo: np.ndarray
-    hi: np.ndarray
-    w_lo: np.ndarray
-    w_hi: np.ndarray
-    per_bin: np.ndarray
+    frac: np.ndarray
+    g: int
     n_bins: int
     sampled: tuple[np.ndarray, np.ndarray]
     bin_edges: np.ndarray
@@ -161,66 +157,96 @@ class SampleAxis:
     def bins(self) -> int:
         return self.n_bins
 
+    @property
+    def per_bin(self) -> np.ndarray:
+        return np.full(len(self.t), self.g, dtype=np.int64)
+
     def stats(self, r0: np.ndarray, r1: np.ndarray) -> AxisStats:
-        n_boxes = len(self.per_bin)
-        divisor = np.maximum(self.per_bin, 1)[self.box]
-        box_r0, box_r1 = r0[self.box], r1[self.box]
-        f_lo = cell_overlap(self.lo.astype(float), box_r0, box_r1)
-        f_hi = cell_overlap(self.hi.astype(float), box_r0, box_r1)
-
-        # Samples are sorted by position within a box and valid ones form one run (validity is an
-        # interval of t), so the cells already read are exactly those up to the previous valid
-        # sample's top cell: count a cell only when it is above that.
-        top = np.where(self.w_hi > 0, self.hi, self.lo)
-        prev_top = np.full_like(top, -1)
-        same = np.zeros(len(top), dtype=bool)
-        same[1:] = (self.box[1:] == self.box[:-1]) & self.valid[:-1]
-        prev_top[1:] = np.where(same[1:], top[:-1], -1)
-        new_lo = self.valid & (self.lo > prev_top)
-        new_hi = self.valid & (top > self.lo) & (top > prev_top)
-
-        def per_box(values):
-            return np.bincount(self.box, weights=values, minlength=n_boxes)
-
-        bin_id = self.box * self.n_bins + self.bin
-        valid_in_bin = np.bincount(bin_id, weights=self.valid, minlength=n_boxes * self.n_bins)
+        n = len(self.t)
+        if self.g == 0:
+            zeros = np.zeros(n)
+            return AxisStats(zeros, zeros, zeros, zeros, np.full(n, self.n_bins))
+        r0, r1 = r0[:, None], r1[:, None]
+        lo, valid = self.lo, self.valid
+        lo1 = lo + 1.0
+        f_lo = np.maximum(np.minimum(lo1, r1) - np.maximum(lo, r0), 0.0)
+        f_hi = np.maximum(np.minimum(lo1 + 1.0, r1) - np.maximum(lo1, r0), 0.0)
+        all_valid = bool(valid.all())  # the common case: no sample off the map, skip the masks
+        w_hi = self.frac if all_valid else self.frac * valid
+        reads_hi = w_hi > 0
+        # Samples are sorted by position and the valid ones form one run (validity is an interval of
+        # t), so the cells already read are exactly those up to the previous valid sample's top
+        # cell: a cell counts only when it is above that.
+        top = lo + reads_hi
+        prev_top = np.empty_like(top)
+        prev_top[:, 0] = -1.0
+        prev_top[:, 1:] = top[:, :-1] if all_valid else np.where(valid[:, :-1], top[:, :-1], -1.0)
+        new_lo = lo > prev_top
+        if not all_valid:
+            new_lo &= valid
+        new_hi = reads_hi & (top > prev_top)
+        # row sums as matrix-vector products: much faster than reductions over short rows
+        ones = np.ones(lo.shape[1])
+        overlap_lo = new_lo * f_lo
+        overlap_lo += new_hi * f_hi
+        inside = f_lo if all_valid else valid * f_lo
+        inside = inside + w_hi * (f_hi - f_lo)  # (1 - frac) f_lo + frac f_hi for valid samples
+        if all_valid:
+            mass = np.full(n, lo.shape[1] / self.g)
+            empty = np.zeros(n, dtype=np.int64)
+        else:
+            mass = (valid.astype(float) @ ones) / self.g
+            empty = self.n_bins - np.count_nonzero(valid.reshape(n, self.n_bins, self.g).any(axis=2), axis=1)
         return AxisStats(
-            support_len=per_box(new_lo.astype(float) + new_hi),
-            support_overlap=per_box(new_lo * f_lo + new_hi * f_hi),
-            mass=per_box((self.w_lo + self.w_hi) / divisor),
-            inside_mass=per_box((self.w_lo * f_lo + self.w_hi * f_hi) / divisor),
-            empty_bins=(valid_in_bin.reshape(n_boxes, self.n_bins) == 0).sum(axis=1),
+            support_len=(new_lo.view(np.int8) + new_hi.view(np.int8)).astype(float) @ ones,
+            support_overlap=overlap_lo @ ones,
+            mass=mass,
+            inside_mass=(inside @ ones) / self.g,
+            empty_bins=empty,
         )
+
+    def _flat(self):
+        """Flat per-sample arrays: box, bin, k, t, valid, lo, hi, w_lo, w_hi."""
+        n, count = self.t.shape
+        index = np.arange(count)
+        valid = self.valid.ravel()
+        frac = self.frac.ravel()
+        lo = self.lo.ravel()
+        w_hi = np.where(valid, frac, 0.0)
+        return {"box": np.repeat(np.arange(n), count), "bin": np.tile(index // max(self.g, 1), n),
+                "k": np.tile(index % max(self.g, 1), n), "t": self.t.ravel(), "valid": valid,
+                "lo": lo, "hi": lo + (frac > 0), "w_lo": valid - w_hi, "w_hi": w_hi}
 
     def bin_rows(self) -> dict[str, np.ndarray]:
         """Per (box, bin): its extent ``[lo, hi)``, its samples and how many of them are valid."""
-        n_boxes = len(self.per_bin)
-        valid = np.bincount(self.box * self.n_bins + self.bin, weights=self.valid, minlength=n_boxes * self.n_bins)
-        return {"box": np.repeat(np.arange(n_boxes), self.n_bins), "bin": np.tile(np.arange(self.n_bins), n_boxes),
+        n = len(self.t)
+        valid = self.valid.reshape(n, self.n_bins, max(self.g, 1)).sum(axis=2) if self.g else np.zeros((n, self.n_bins))
+        return {"box": np.repeat(np.arange(n), self.n_bins), "bin": np.tile(np.arange(self.n_bins), n),
                 "lo": self.bin_edges[:, :-1].ravel(), "hi": self.bin_edges[:, 1:].ravel(),
-                "samples": np.repeat(self.per_bin, self.n_bins), "valid": valid.astype(np.int64)}
+                "samples": np.full(n * self.n_bins, self.g), "valid": valid.ravel().astype(np.int64)}
 
     def sample_rows(self) -> dict[str, np.ndarray]:
         """One row per (sample, neighbouring cell with a non-zero weight); an invalid sample keeps one
         row with no cell (NaN) and weight 0."""
-        second = self.valid & (self.w_hi > 0) & (self.hi != self.lo)
-        index = np.concatenate([np.arange(len(self.box)), np.flatnonzero(second)])
-        is_second = np.concatenate([np.zeros(len(self.box), dtype=bool), np.ones(second.sum(), dtype=bool)])
+        f = self._flat()
+        second = f["valid"] & (f["w_hi"] > 0)
+        index = np.concatenate([np.arange(len(f["box"])), np.flatnonzero(second)])
+        is_second = np.concatenate([np.zeros(len(f["box"]), dtype=bool), np.ones(second.sum(), dtype=bool)])
         order = np.lexsort((is_second, index))
         index, is_second = index[order], is_second[order]
-        cell = np.where(is_second, self.hi[index], self.lo[index]).astype(float)
-        valid = self.valid[index]
-        return {"box": self.box[index], "bin": self.bin[index], "k": self.k[index], "pos": self.t[index] + 0.5,
+        valid = f["valid"][index]
+        cell = np.where(is_second, f["hi"][index], f["lo"][index])
+        return {"box": f["box"][index], "bin": f["bin"][index], "k": f["k"][index], "pos": f["t"][index] + 0.5,
                 "valid": valid, "cell": np.where(valid, cell, np.nan),
-                "weight": np.where(is_second, self.w_hi[index], self.w_lo[index])}
+                "weight": np.where(is_second, f["w_hi"][index], f["w_lo"][index])}
 
     def entries(self) -> AxisEntries:
         """Coefficients per (box, bin, cell), duplicates summed, zeros dropped."""
-        divisor = np.maximum(self.per_bin, 1)[self.box]
-        box = np.concatenate([self.box, self.box])
-        bin_ = np.concatenate([self.bin, self.bin])
-        cell = np.concatenate([self.lo, self.hi])
-        weight = np.concatenate([self.w_lo, self.w_hi]) / np.concatenate([divisor, divisor])
+        f = self._flat()
+        box = np.concatenate([f["box"], f["box"]])
+        bin_ = np.concatenate([f["bin"], f["bin"]])
+        cell = np.concatenate([f["lo"], f["hi"]]).astype(np.int64)
+        weight = np.concatenate([f["w_lo"], f["w_hi"]]) / max(self.g, 1)
         keep = weight > 0
         box, bin_, cell, weight = box[keep], bin_[keep], cell[keep], weight[keep]
         order = np.lexsort((cell, bin_, box))
@@ -232,6 +258,65 @@ class SampleAxis:
         return AxisEntries(box=box[starts], bin=bin_[starts], cell=cell[starts], weight=summed)
 
 
+@dataclass
+class SampleGroups:
+    """A sample axis whose boxes differ in samples per bin (adaptive sampling): one
+    :class:`SampleAxis` per distinct ``g``, each with the indices of its boxes."""
+
+    parts: list[tuple[np.ndarray, SampleAxis]]
+    n_boxes: int
+    n_bins: int
+
+    @property
+    def bins(self) -> int:
+        return self.n_bins
+
+    @property
+    def per_bin(self) -> np.ndarray:
+        out = np.zeros(self.n_boxes, dtype=np.int64)
+        for index, part in self.parts:
+            out[index] = part.g
+        return out
+
+    @property
+    def sampled(self) -> tuple[np.ndarray, np.ndarray]:
+        e0, e1 = np.zeros(self.n_boxes), np.zeros(self.n_boxes)
+        for index, part in self.parts:
+            e0[index], e1[index] = part.sampled
+        return e0, e1
+
+    def stats(self, r0, r1) -> AxisStats:
+        out = AxisStats(*(np.zeros(self.n_boxes) for _ in range(5)))
+        for index, part in self.parts:
+            stats = part.stats(r0[index], r1[index])
+            for name in ("support_len", "support_overlap", "mass", "inside_mass", "empty_bins"):
+                getattr(out, name)[index] = getattr(stats, name)
+        return out
+
+    def _merge(self, pieces: list[dict]) -> dict[str, np.ndarray]:
+        merged = {k: np.concatenate([p[k] for p in pieces]) for k in pieces[0]}
+        order = np.argsort(merged["box"], kind="stable")
+        return {k: v[order] for k, v in merged.items()}
+
+    def _remapped(self, method: str) -> dict[str, np.ndarray]:
+        pieces = []
+        for index, part in self.parts:
+            rows = getattr(part, method)()
+            rows = vars(rows).copy() if isinstance(rows, AxisEntries) else dict(rows)
+            rows["box"] = index[rows["box"]]
+            pieces.append(rows)
+        return self._merge(pieces)
+
+    def bin_rows(self):
+        return self._remapped("bin_rows")
+
+    def sample_rows(self):
+        return self._remapped("sample_rows")
+
+    def entries(self) -> AxisEntries:
+        return AxisEntries(**self._remapped("entries"))
+
+
 # --- building blocks shared by the sample methods -------------------------------------------
 
 
@@ -240,49 +325,52 @@ def bin_edges(start, bin_size, n_bins: int) -> np.ndarray:
     return start[:, None] + 0.5 + np.arange(n_bins + 1)[None, :] * bin_size[:, None]
 
 
-def place_samples(start, bin_size, per_bin, n_bins: int, placement: str):
-    """Sample positions ``t`` for every box, bin and sample, flat and ordered (box, bin, k).
+def place_samples(start, bin_size, g: int, n_bins: int, placement: str) -> np.ndarray:
+    """Sample positions ``t``, shape ``(boxes, bins * g)``, ordered (bin, k).
 
     ``centered`` (the frameworks): ``start + p*b + (k + 0.5) * b / g``, in torchvision's and ONNX
     Runtime's order of operations. ``thirds`` (the article's figure): ``start + p*b + (k + 1) * b / (g + 1)``.
     """
-    per_bin = np.asarray(per_bin, dtype=np.int64)
-    counts = per_bin * n_bins
-    box = np.repeat(np.arange(len(per_bin)), counts)
-    index = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
-    g = per_bin[box]
-    bin_ = index // np.maximum(g, 1)
-    k = index - bin_ * g
-    b = bin_size[box]
+    p = np.repeat(np.arange(n_bins, dtype=float), g)[None, :]
+    k = np.tile(np.arange(g, dtype=float), n_bins)[None, :]
+    b = bin_size[:, None]
     if placement == "centered":
-        t = start[box] + bin_ * b + (k + 0.5) * b / g
-    elif placement == "thirds":
-        t = start[box] + bin_ * b + (k + 1.0) * b / (g + 1.0)
-    else:
-        raise ValueError(f"unknown sample placement {placement!r} (centered or thirds)")
-    return box, bin_, k, t
+        return start[:, None] + p * b + (k + 0.5) * b / g
+    if placement == "thirds":
+        return start[:, None] + p * b + (k + 1.0) * b / (g + 1.0)
+    raise ValueError(f"unknown sample placement {placement!r} (centered or thirds)")
 
 
-def bilinear(box, t, length, low_limit: float, high_offset: float):
-    """The frameworks' 1-D bilinear kernel.
+def bilinear(t, length, low_limit: float, high_offset: float):
+    """The frameworks' 1-D bilinear kernel on ``t`` ``(boxes, samples)``; ``length`` per box.
 
     A sample is valid only if ``low_limit <= t <= length + high_offset``; then ``t <= 0`` reads cell
     0; ``lo = floor(t)``; at or past the last cell both neighbours are the last cell.
-    Returns ``valid, lo, hi, w_lo, w_hi`` (weights 0 where invalid).
+    Returns ``valid, lo, frac`` (``frac``: the weight on ``lo + 1``).
     """
-    size = length[box]
+    size = length[:, None]
     valid = (t >= low_limit) & (t <= size + high_offset)
     tc = np.maximum(t, 0.0)
     lo = np.floor(tc)
-    at_end = lo >= size - 1
-    lo = np.where(at_end, size - 1, lo)
-    lo = np.where(valid, lo, 0)  # keep invalid samples' cells finite; their weights are 0
-    tc = np.where(at_end, lo, tc)
-    hi = np.where(at_end, lo, lo + 1)
-    frac = tc - lo
-    w_lo = np.where(valid, 1.0 - frac, 0.0)
-    w_hi = np.where(valid & ~at_end, frac, 0.0)
-    return valid, lo.astype(np.int64), hi.astype(np.int64), w_lo, w_hi
+    last = size - 1
+    frac = np.where(lo >= last, 0.0, tc - lo)
+    return valid, np.minimum(lo, last), frac
+
+
+def sample_axis(start, bin_size, per_bin, n_bins: int, length, placement: str, limits, sampled, edges):
+    """A :class:`SampleAxis`, or :class:`SampleGroups` when boxes differ in samples per bin."""
+    per_bin = np.asarray(per_bin, dtype=np.int64)
+
+    def build(index, g):
+        t = place_samples(start[index], bin_size[index], g, n_bins, placement) if g else np.zeros((len(index), 0))
+        valid, lo, frac = bilinear(t, length[index], *limits)
+        return SampleAxis(t, valid, lo, frac, int(g), n_bins, (sampled[0][index], sampled[1][index]), edges[index])
+
+    values = np.unique(per_bin)
+    if len(values) <= 1:
+        return build(np.arange(len(per_bin)), int(values[0]) if len(values) else 0)
+    return SampleGroups([(np.flatnonzero(per_bin == g), build(np.flatnonzero(per_bin == g), int(g))) for g in values],
+                        len(per_bin), n_bins)
 
 
 def clip_windows(start, end, length):

@@ -13,7 +13,7 @@ from typing import Callable
 
 import numpy as np
 
-from .axis import SampleAxis, WindowAxis, bilinear, bin_edges, clip_windows, cround, place_samples
+from .axis import SampleAxis, WindowAxis, bilinear, bin_edges, clip_windows, cround, sample_axis
 
 # A map with no known high edge is clipped at this many cells (integers cannot hold inf).
 UNBOUNDED = np.int64(2**52)
@@ -69,14 +69,9 @@ def roiwarp(lo, hi, *, stride, bins, length, **_):
     a = cround(lo / stride)
     b = cround(hi / stride)
     n = np.maximum(b - a, 0.0)
-    per_bin = np.ones(len(a), dtype=np.int64)
-    box = np.repeat(np.arange(len(a)), bins)
-    bin_ = np.tile(np.arange(bins), len(a))
-    k = np.zeros(len(box), dtype=np.int64)
-    t = a[box] + bin_ * (n / bins)[box]
-    valid, c_lo, c_hi, w_lo, w_hi = bilinear(box, t, length, -0.5, -0.5)
-    return SampleAxis(box, bin_, k, t, valid, c_lo, c_hi, w_lo, w_hi, per_bin, bins, (a + 0.5, a + n + 0.5),
-                      bin_edges(a, n / bins, bins))
+    t = a[:, None] + np.arange(bins)[None, :] * (n / bins)[:, None]  # each bin's start
+    valid, cell, frac = bilinear(t, length, -0.5, -0.5)
+    return SampleAxis(t, valid, cell, frac, 1, bins, (a + 0.5, a + n + 0.5), bin_edges(a, n / bins, bins))
 
 
 def _roialign(lo, hi, *, stride, bins, length, sampling_ratio, placement, aligned):
@@ -89,11 +84,9 @@ def _roialign(lo, hi, *, stride, bins, length, sampling_ratio, placement, aligne
         per_bin = np.full(len(start), sampling_ratio, dtype=np.int64)
     else:
         per_bin = np.ceil(size / bins).astype(np.int64)
-    box, bin_, k, t = place_samples(start, bin_size, per_bin, bins, placement)
-    valid, c_lo, c_hi, w_lo, w_hi = bilinear(box, t, length, -1.0, 0.0)
     sampled = (lo / stride, hi / stride) if aligned else (start + 0.5, start + 0.5 + size)
-    return SampleAxis(box, bin_, k, t, valid, c_lo, c_hi, w_lo, w_hi, per_bin, bins, sampled,
-                      bin_edges(start, bin_size, bins))
+    return sample_axis(start, bin_size, per_bin, bins, length, placement, (-1.0, 0.0), sampled,
+                       bin_edges(start, bin_size, bins))
 
 
 def roialign(lo, hi, *, stride, bins, length, sampling_ratio=2, placement="centered", **_):
