@@ -19,7 +19,6 @@ from .api import analyze_pyramid, analyze_table
 from .boxes import from_array, normalise, parse_size
 from .engine import PLACEMENTS, Geometry
 from .grid import LEVELS, grid_table
-from .plot import plot_box
 from .methods import METHODS, resolve_methods
 from .pyramid import MAPPERS, PRESETS, Pyramid, parse_levels, parse_strides, with_overrides
 from .readers import InputError, open_boxes, parse_columns
@@ -393,6 +392,8 @@ def grid(ctx, input, box_specs, roi_ids, level, fmt, output, plot_path, **option
         title = (f"roi {roi.roi_id}: ({roi.x1:g}, {roi.y1:g}, {roi.x2:g}, {roi.y2:g}) px | {settings.describe()}")
         if not str(plot_path).lower().endswith((".png", ".svg")):
             raise click.UsageError("--plot takes a .png or .svg file name", ctx=ctx)
+        from .plot import plot_box  # matplotlib is slow to import: only when drawing
+
         plot_box(first, metrics, geometry, settings.methods, plot_path, title=title)
 
 
