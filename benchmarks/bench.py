@@ -118,7 +118,7 @@ def inputs(sizes: dict, folder: Path) -> dict[str, Path]:
 ENGINE = """
 import sys, time, numpy as np, pandas as pd
 sys.path.insert(0, {root!r})
-from roiloss.api import analyze_table
+from roiloss.api import {function}
 from roiloss.engine import Geometry
 rng = np.random.default_rng(7)
 n = {n}
@@ -129,7 +129,7 @@ table = pd.DataFrame({{"roi_id": np.arange(n), "image_id": 0, "category": None, 
                       "y2": y + h, "image_width": widths, "image_height": heights, "invalid": ""}})
 table["invalid"] = table["invalid"].astype(object)
 started = time.perf_counter()
-analyze_table(table, Geometry(16, 7, 2), {methods!r})
+{function}(table, Geometry(16, 7, 2), {methods!r})
 print("SECONDS", time.perf_counter() - started)
 """
 
@@ -181,10 +181,17 @@ def main() -> None:
         print(f"  {name}: {seconds:.2f} s, {peak:.0f} MB", file=sys.stderr)
 
     n = sizes["engine"]
-    scenario(f"engine {n:,} boxes x 3 methods", [py, "-c", ENGINE.format(root=root, n=n, methods=["roipool", "roiwarp", "roialign"])],
+    three = ["roipool", "roiwarp", "roialign"]
+    five = ["roipool", "roipool-floor", "roiwarp", "roialign", "roialign-legacy"]
+
+    def engine(function, methods):
+        return [py, "-c", ENGINE.format(root=root, n=n, methods=methods, function=function)]
+
+    scenario(f"engine: metrics of {n:,} boxes x 3 methods", engine("metric_arrays", three),
              1.5 if not args.smoke else None, boxes=n)
-    scenario(f"engine {n:,} boxes x 5 methods", [py, "-c", ENGINE.format(root=root, n=n, methods=[
-        "roipool", "roipool-floor", "roiwarp", "roialign", "roialign-legacy"])], 2.5 if not args.smoke else None, boxes=n)
+    scenario(f"engine: metrics of {n:,} boxes x 5 methods", engine("metric_arrays", five),
+             2.5 if not args.smoke else None, boxes=n)
+    scenario(f"analyze(): DataFrame of {n:,} boxes x 3 methods", engine("analyze_table", three), None, boxes=n)
     load = [py, "-c", f"import json; json.load(open({str(paths['coco'])!r}))"]
     scenario(f"analyze COCO-shaped JSON ({sizes['annotations']:,} boxes) --format table",
              roiloss + ["analyze", str(paths["coco"]), "--format", "table"], None, baseline=load,

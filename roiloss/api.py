@@ -36,13 +36,12 @@ def analyze(boxes, stride: float = 16, pool=7, methods=None, sampling_ratio: int
     return analyze_table(table, geometry, names)
 
 
-def analyze_table(table: pd.DataFrame, geometry: Geometry, methods: list[str]) -> pd.DataFrame:
-    """:func:`analyze` on an already normalised box table."""
+def metric_arrays(table: pd.DataFrame, geometry: Geometry, methods: list[str]) -> dict[str, np.ndarray]:
+    """The engine alone: every metric as a ``(boxes, methods)`` array (NaN for invalid boxes)."""
     n, m = len(table), len(methods)
     values = {name: np.full((n, m), np.nan) for name in METRICS}
     ok = np.flatnonzero(table["invalid"].to_numpy(dtype=object) == "")
     coords = [table[c].to_numpy(dtype=float) for c in ("x1", "y1", "x2", "y2", "image_width", "image_height")]
-
     every = len(ok) == n  # no invalid box: plain slices instead of gathers
 
     def run(start):
@@ -60,7 +59,13 @@ def analyze_table(table: pd.DataFrame, geometry: Geometry, methods: list[str]) -
     else:
         for start in starts:
             run(start)
+    return values
 
+
+def analyze_table(table: pd.DataFrame, geometry: Geometry, methods: list[str]) -> pd.DataFrame:
+    """:func:`analyze` on an already normalised box table."""
+    n, m = len(table), len(methods)
+    values = metric_arrays(table, geometry, methods)
     out = {c: np.repeat(table[c].to_numpy(), m) for c in _boxes.IDENTITY}
     out["stride"] = np.full(n * m, geometry.stride)
     # repeated labels as categoricals: codes, not millions of Python strings

@@ -80,11 +80,16 @@ def from_frame(frame: pd.DataFrame, columns: dict[str, str] | None = None, sourc
 
     def numeric(canonical):
         raw = frame[found[canonical]]
-        values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float)
-        missing = raw.isna().to_numpy() | (raw.astype(str).str.strip() == "").to_numpy()
-        bad = np.isnan(values) & ~missing
-        invalid[:] = np.where((invalid == "") & missing & np.isnan(values), f"missing/NaN {canonical}", invalid)
-        invalid[:] = np.where((invalid == "") & bad, f"non-numeric {canonical}", invalid)
+        if pd.api.types.is_numeric_dtype(raw.dtype) and not pd.api.types.is_bool_dtype(raw.dtype):
+            values = raw.to_numpy(dtype=float)  # the common case: pandas parsed the column as numbers
+            missing, bad = np.isnan(values), np.zeros(len(values), dtype=bool)
+        else:
+            values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float)
+            blank = raw.isna().to_numpy() | (raw.astype(str).str.strip() == "").to_numpy()
+            missing, bad = np.isnan(values) & blank, np.isnan(values) & ~blank
+        for mask, why in ((missing, f"missing/NaN {canonical}"), (bad, f"non-numeric {canonical}")):
+            if mask.any():
+                invalid[:] = np.where((invalid == "") & mask, why, invalid)
         return values
 
     if all(c in found for c in ("x1", "y1", "x2", "y2")):
@@ -150,5 +155,6 @@ def validate(table: pd.DataFrame) -> np.ndarray:
         (y2 <= y1, "y2<=y1"),
     ]
     for bad, why in checks:
-        reason = np.where((reason == "") & bad, why, reason)
+        if bad.any():
+            reason = np.where((reason == "") & bad, why, reason)
     return reason

@@ -10,11 +10,10 @@ from pathlib import Path
 import click
 import numpy as np
 import pandas as pd
+from click.core import ParameterSource
 from rich.console import Console
 
 from . import __version__, config
-from click.core import ParameterSource
-
 from .api import analyze_pyramid, analyze_table
 from .boxes import from_array, normalise, parse_size
 from .engine import PLACEMENTS, Geometry
@@ -48,7 +47,7 @@ def _load_config(ctx: click.Context, param, value):
     try:
         settings = config.load(path, command)
     except config.ConfigError as error:
-        raise click.BadParameter(str(error), ctx=ctx, param=param)
+        raise click.BadParameter(str(error), ctx=ctx, param=param) from None
     # keys are the long option names: --check -> check, --sampling-ratio -> sampling_ratio
     names = {opt.lstrip("-").replace("-", "_"): p.name for p in ctx.command.params
              for opt in getattr(p, "opts", []) if opt.startswith("--")}
@@ -57,14 +56,14 @@ def _load_config(ctx: click.Context, param, value):
     if unknown:
         err_console().print(f"roiloss: warning: {path}: unknown setting(s) ignored: {', '.join(unknown)}")
     multiple = {p.name for p in ctx.command.params if getattr(p, "multiple", False)}
-    values = {}
-    for key, value in settings.items():
+    defaults = {}
+    for key, setting in settings.items():
         if key in names:
             name = names[key]
-            if isinstance(value, list) and name not in multiple:  # methods = ["roialign", "roipool"]
-                value = ",".join(map(str, value))
-            values[name] = value
-    ctx.default_map = {**(ctx.default_map or {}), **values}
+            if isinstance(setting, list) and name not in multiple:  # methods = ["roialign", "roipool"]
+                setting = ",".join(map(str, setting))
+            defaults[name] = setting
+    ctx.default_map = {**(ctx.default_map or {}), **defaults}
     ctx.meta["config_path"] = str(path)
     return value
 
@@ -140,7 +139,7 @@ class Settings:
             self.image_size = parse_size(image_size) if image_size else None
             self.columns = parse_columns(rest.get("columns"))
         except ValueError as error:
-            raise click.UsageError(str(error), ctx=ctx)
+            raise click.UsageError(str(error), ctx=ctx) from None
         self.rest = rest
         if rest.get("verbose"):
             where = ctx.meta.get("config_path")
@@ -269,15 +268,18 @@ def main():
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
 @click.option("-o", "--output", default=None, help="Write to FILE instead of stdout (atomically).")
 @click.option("--rows", type=click.IntRange(min=0), default=20, show_default=True, help="Per-box rows in the table view.")
+@click.option("--progress/--no-progress", default=None,
+              help="Progress on stderr (default: only when stderr is a terminal and not in CI).")
 @click.pass_context
 @handle_errors
-def analyze(ctx, input, fmt, output, rows, **options):
+def analyze(ctx, input, fmt, output, rows, progress, **options):
     """Lost and gained area, outside weight, IoU and shift of every box x method.
 
     INPUT is a CSV file, a COCO JSON file, or - for stdin.
     """
     settings = Settings(ctx, **options)
     source, tables = read_tables(input, settings)
+    tables = with_progress(tables, progress)
     accumulator = Accumulator()
     by_level = Accumulator(by="level") if settings.pyramid else None
     head = []
@@ -311,6 +313,23 @@ def analyze(ctx, input, fmt, output, rows, **options):
             writer.close()
         summary = accumulator.summary()
     report_counts(summary, source)
+
+
+def with_progress(tables, enabled: bool | None):
+    """Yield the chunks, showing boxes read so far on stderr (rich, transient) when enabled."""
+    if enabled is None:
+        enabled = sys.stderr.isatty() and not os.environ.get("CI")
+    if not enabled:
+        yield from tables
+        return
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    columns = [SpinnerColumn(), TextColumn("{task.description}"), TextColumn("{task.completed:,} boxes"), TimeElapsedColumn()]
+    with Progress(*columns, console=err_console(), transient=True) as bar:
+        task = bar.add_task("analysing", total=None)
+        for table in tables:
+            yield table
+            bar.advance(task, len(table))
 
 
 def report_counts(summary: pd.DataFrame, source) -> None:
@@ -423,7 +442,7 @@ def audit(ctx, input, checks, max_invalid_share, reports, quiet, **options):
     try:
         parsed = parse_checks(list(checks))
     except CheckError as error:
-        raise click.BadParameter(str(error), ctx=ctx, param_hint="--check")
+        raise click.BadParameter(str(error), ctx=ctx, param_hint="--check") from None
     if not any(c.metric == "invalid_share" for c in parsed):
         parsed += parse_checks([f"invalid_share <= {max_invalid_share!r}"])
     for report in reports:

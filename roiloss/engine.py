@@ -6,7 +6,7 @@ product of two 1-D lengths and every mass a product of two 1-D masses.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -73,7 +73,6 @@ class Axes:
     roi_y: tuple[np.ndarray, np.ndarray]
     roi_x: tuple[np.ndarray, np.ndarray]
     stride: float
-    extra: dict = field(default_factory=dict)
 
 
 def axes(method: str, x1, y1, x2, y2, image_w, image_h, geometry: Geometry) -> Axes:

@@ -232,20 +232,10 @@ def read_coco(data: bytes, name: str, skip_crowd: bool = False) -> tuple[pd.Data
     if coco.annotations is None:
         raise InputError(f"{name}: $.annotations is missing: not a COCO annotation file")
 
-    images = {}
-    for i, image in enumerate(coco.images):
-        w, h = _number(image.width), _number(image.height)
-        ok = w is not None and h is not None and w > 0 and h > 0 and np.isfinite(w) and np.isfinite(h)
-        images[_key(image.id)] = (w, h) if ok else None
-    categories = {_key(c.id): c.name for c in coco.categories}
-
     anns = coco.annotations
     n = len(anns)
     coords = np.full((n, 4), np.nan)
     invalid = np.full(n, "", dtype=object)
-    image_w = np.full(n, np.nan)
-    image_h = np.full(n, np.nan)
-    crowd = np.zeros(n, dtype=np.int64)
     bboxes = [a.bbox for a in anns]
     try:
         coords[:] = np.array(bboxes, dtype=float).reshape(n, 4)
@@ -256,20 +246,17 @@ def read_coco(data: bytes, name: str, skip_crowd: bool = False) -> tuple[pd.Data
                 invalid[i] = "bbox not 4 numbers"
             else:
                 coords[i] = numbers
-    for i, a in enumerate(anns):
-        size = images.get(_key(a.image_id), False)
-        if size is False:
-            invalid[i] = invalid[i] or "unknown-image"
-        elif size is None:
-            invalid[i] = invalid[i] or "bad image size"
-        else:
-            image_w[i], image_h[i] = size
-        crowd[i] = 1 if a.iscrowd in (1, True, "1") else 0
+    image_w, image_h, image_problem = _image_sizes(coco.images, [a.image_id for a in anns])
+    invalid = np.where(invalid == "", image_problem, invalid)
+    crowd = pd.Series([a.iscrowd for a in anns], dtype=object).isin([1, "1"]).to_numpy(dtype=np.int64)
+    category_ids = pd.Series([_key(a.category_id) for a in anns], dtype=object)
+    names = category_ids.map({_key(c.id): c.name for c in coco.categories})
+    ids = pd.Series([a.id for a in anns], dtype=object)
     # negative or zero widths and heights make x2 <= x1 / y2 <= y1 once converted
     table = pd.DataFrame({
-        "roi_id": [a.id if a.id is not None else i for i, a in enumerate(anns)],
+        "roi_id": ids.where(ids.notna(), pd.Series(np.arange(n), dtype=object)).infer_objects().to_numpy(),
         "image_id": [a.image_id for a in anns],
-        "category": [categories.get(_key(a.category_id), a.category_id) for a in anns],
+        "category": names.where(names.notna(), category_ids).to_numpy(dtype=object),
         "x1": coords[:, 0], "y1": coords[:, 1],
         "x2": coords[:, 0] + coords[:, 2], "y2": coords[:, 1] + coords[:, 3],
         "image_width": image_w, "image_height": image_h,
@@ -281,6 +268,31 @@ def read_coco(data: bytes, name: str, skip_crowd: bool = False) -> tuple[pd.Data
         table = table[crowd == 0].reset_index(drop=True)
         notes["skipped_crowd"] = int(crowd.sum())
     return table, notes
+
+
+def _image_sizes(images, wanted) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Width, height and problem ("", "unknown-image", "bad image size") of each wanted image id.
+
+    Looked up in C through a pandas index (a Python loop costs seconds on COCO train); a repeated
+    image id keeps its last entry.
+    """
+    known = pd.DataFrame({
+        "key": pd.Series([_key(image.id) for image in images], dtype=object),
+        "width": [_number(image.width) for image in images],
+        "height": [_number(image.height) for image in images],
+    }, columns=["key", "width", "height"]).drop_duplicates("key", keep="last")
+    width = pd.to_numeric(known["width"], errors="coerce").to_numpy(dtype=float)
+    height = pd.to_numeric(known["height"], errors="coerce").to_numpy(dtype=float)
+    with np.errstate(invalid="ignore"):
+        usable = np.isfinite(width) & np.isfinite(height) & (width > 0) & (height > 0)
+    position = pd.Index(known["key"], dtype=object).get_indexer(pd.Index([_key(w) for w in wanted], dtype=object))
+    found = position >= 0
+    take = np.where(found, position, 0)
+    good = found & (usable[take] if len(known) else found)
+    problem = np.where(~found, "unknown-image", np.where(good, "", "bad image size")).astype(object)
+    if not len(known):
+        return np.full(len(wanted), np.nan), np.full(len(wanted), np.nan), problem
+    return np.where(good, width[take], np.nan), np.where(good, height[take], np.nan), problem
 
 
 def _key(value):

@@ -28,6 +28,18 @@ def describe(values: np.ndarray) -> dict[str, float]:
     }
 
 
+def flag_masks(flags: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """(invalid, sub-cell) per row, looked up once per distinct flags value."""
+    if isinstance(flags.dtype, pd.CategoricalDtype):
+        codes, values = flags.cat.codes.to_numpy(), flags.cat.categories
+    else:
+        codes, values = pd.factorize(flags, sort=False)
+    values = pd.Index(list(values) + [""]).astype(str)  # code -1 (missing) reads the "" at the end
+    invalid = np.asarray(values.str.startswith("invalid:"), dtype=bool)
+    sub_cell = np.asarray(values.str.contains("sub-cell", regex=False), dtype=bool)
+    return invalid[codes], sub_cell[codes]
+
+
 class Accumulator:
     """Collects the rows of :func:`roiloss.analyze` chunk by chunk; :meth:`summary` at the end.
 
@@ -45,9 +57,9 @@ class Accumulator:
             part = self.parts.setdefault(key, {m: [] for m in STAT_METRICS + ["invalid", "sub_cell"]})
             for metric in STAT_METRICS:
                 part[metric].append(group[metric].to_numpy(dtype=np.float32))
-            flags = group["flags"].astype(str)
-            part["invalid"].append(flags.str.startswith("invalid:").to_numpy(dtype=bool))
-            part["sub_cell"].append(flags.str.contains("sub-cell", regex=False).to_numpy(dtype=bool))
+            invalid, sub_cell = flag_masks(group["flags"])
+            part["invalid"].append(invalid)
+            part["sub_cell"].append(sub_cell)
 
     def summary(self) -> pd.DataFrame:
         rows = []

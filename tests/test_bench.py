@@ -14,7 +14,7 @@ def test_benchmark_smoke_run_prints_every_scenario(tmp_path):
     lines = [line for line in result.stdout.splitlines() if line.startswith("| ")]
     assert lines[0].split("|")[1].strip() == "scenario"
     scenarios = [line.split("|")[1].strip() for line in lines[1:]]
-    assert len(scenarios) == 5
+    assert len(scenarios) == 6
     assert any("COCO-shaped JSON" in s for s in scenarios) and any("-row CSV --format csv" in s for s in scenarios)
     for line in lines[1:]:
         wall, peak = (float(cell) for cell in line.split("|")[2:4])

@@ -94,3 +94,9 @@ def test_python_dash_m_runs():
     import sys
     out = subprocess.run([sys.executable, "-m", "roiloss", "methods"], capture_output=True, text=True)
     assert out.returncode == 0 and "roialign-legacy" in out.stdout
+
+
+def test_progress_goes_to_stderr_only():
+    plain = run("analyze", EXAMPLE, "--format", "csv", "--no-progress").stdout
+    shown = run("analyze", EXAMPLE, "--format", "csv", "--progress")
+    assert shown.exit_code == 0 and shown.stdout == plain
