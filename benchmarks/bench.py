@@ -118,8 +118,10 @@ def inputs(sizes: dict, folder: Path) -> dict[str, Path]:
 ENGINE = """
 import sys, time, numpy as np, pandas as pd
 sys.path.insert(0, {root!r})
+from roiloss import tune_allocator
 from roiloss.api import {function}
 from roiloss.engine import Geometry
+tune_allocator()  # as the command line does
 rng = np.random.default_rng(7)
 n = {n}
 widths = rng.choice([640.0, 480.0, 500.0], n); heights = rng.choice([480.0, 640.0, 375.0], n)

@@ -1,8 +1,9 @@
 """roiloss: what RoI Pool, RoI Warp and RoI Align lose and gain on your boxes."""
 
+from .allocator import tune_allocator
 from .api import analyze, coefficients, grid
 from .engine import Geometry
 from .methods import METHODS
 
-__all__ = ["analyze", "coefficients", "grid", "Geometry", "METHODS"]
+__all__ = ["analyze", "coefficients", "grid", "tune_allocator", "Geometry", "METHODS"]
 __version__ = "0.1.0"

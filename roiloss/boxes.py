@@ -96,7 +96,8 @@ def from_frame(frame: pd.DataFrame, columns: dict[str, str] | None = None, sourc
         x1, y1, x2, y2 = (numeric(c) for c in ("x1", "y1", "x2", "y2"))
     elif all(c in found for c in ("x", "y", "w", "h")):
         x, y, w, h = (numeric(c) for c in ("x", "y", "w", "h"))
-        x1, y1, x2, y2 = x, y, x + w, y + h
+        with np.errstate(over="ignore", invalid="ignore"):
+            x1, y1, x2, y2 = x, y, x + w, y + h
     else:
         raise ValueError(
             f"{source}: no box columns found; columns are: {', '.join(map(str, frame.columns)) or '(none)'}; "

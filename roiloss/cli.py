@@ -14,6 +14,7 @@ from click.core import ParameterSource
 from rich.console import Console
 
 from . import __version__, config
+from .allocator import tune_allocator
 from .api import analyze_pyramid, analyze_table
 from .boxes import from_array, normalise, parse_size
 from .engine import PLACEMENTS, Geometry
@@ -260,6 +261,7 @@ def place(table: pd.DataFrame, row: int, fmt: str) -> str:
 @click.version_option(__version__, prog_name="roiloss")
 def main():
     """Measure what RoI Pool, RoI Warp and RoI Align lose and gain on your boxes."""
+    tune_allocator()
 
 
 @main.command()

@@ -8,6 +8,7 @@ and the place; a bad box inside a good file keeps its row, marked invalid with t
 from __future__ import annotations
 
 import csv
+import gc
 import io
 import re
 import sys
@@ -21,7 +22,7 @@ import pandas as pd
 
 from . import boxes as _boxes
 
-CHUNK_ROWS = 1_000_000
+CHUNK_ROWS = 250_000  # rows per chunk: bounds memory on inputs of any size
 FORMATS = ("csv", "coco")
 
 
@@ -191,18 +192,18 @@ def parse_columns(spec: str | None) -> dict[str, str] | None:
 # --- COCO JSON -------------------------------------------------------------------------------
 
 
-class _Image(msgspec.Struct):
+class _Image(msgspec.Struct, gc=False):
     id: Any = None
     width: Any = None
     height: Any = None
 
 
-class _Category(msgspec.Struct):
+class _Category(msgspec.Struct, gc=False):
     id: Any = None
     name: Any = None
 
 
-class _Annotation(msgspec.Struct):
+class _Annotation(msgspec.Struct, gc=False):
     id: Any = None
     image_id: Any = None
     category_id: Any = None
@@ -210,7 +211,7 @@ class _Annotation(msgspec.Struct):
     iscrowd: Any = 0
 
 
-class _Coco(msgspec.Struct):
+class _Coco(msgspec.Struct, gc=False):
     """Only what roiloss reads; ``segmentation`` and every other field are skipped, never built."""
 
     annotations: list[_Annotation] | None = None
@@ -223,12 +224,17 @@ _DECODER = msgspec.json.Decoder(_Coco)
 
 def read_coco(data: bytes, name: str, skip_crowd: bool = False) -> tuple[pd.DataFrame, dict]:
     """The canonical table of a COCO/LVIS annotation file and what was found while reading it."""
+    collecting = gc.isenabled()
+    gc.disable()  # a million small objects would trigger useless collections while decoding
     try:
         coco = _DECODER.decode(data.lstrip(b"\xef\xbb\xbf"))
     except msgspec.ValidationError as error:
         raise InputError(f"{name}: not a COCO annotation file: {error}") from None
     except msgspec.DecodeError as error:
         raise InputError(f"{name}: {_json_error(str(error), data)}") from None
+    finally:
+        if collecting:
+            gc.enable()
     if coco.annotations is None:
         raise InputError(f"{name}: $.annotations is missing: not a COCO annotation file")
 
@@ -251,14 +257,16 @@ def read_coco(data: bytes, name: str, skip_crowd: bool = False) -> tuple[pd.Data
     crowd = pd.Series([a.iscrowd for a in anns], dtype=object).isin([1, "1"]).to_numpy(dtype=np.int64)
     category_ids = pd.Series([_key(a.category_id) for a in anns], dtype=object)
     names = category_ids.map({_key(c.id): c.name for c in coco.categories})
-    ids = pd.Series([a.id for a in anns], dtype=object)
+    ids = _column([a.id for a in anns])
     # negative or zero widths and heights make x2 <= x1 / y2 <= y1 once converted
+    with np.errstate(over="ignore", invalid="ignore"):  # huge numbers become inf: flagged, not warned
+        x2, y2 = coords[:, 0] + coords[:, 2], coords[:, 1] + coords[:, 3]
     table = pd.DataFrame({
-        "roi_id": ids.where(ids.notna(), pd.Series(np.arange(n), dtype=object)).infer_objects().to_numpy(),
-        "image_id": [a.image_id for a in anns],
+        "roi_id": ids if ids.dtype.kind in "iu" else np.where(pd.isna(ids), np.arange(n), ids),
+        "image_id": _column([a.image_id for a in anns]),
         "category": names.where(names.notna(), category_ids).to_numpy(dtype=object),
         "x1": coords[:, 0], "y1": coords[:, 1],
-        "x2": coords[:, 0] + coords[:, 2], "y2": coords[:, 1] + coords[:, 3],
+        "x2": x2, "y2": y2,
         "image_width": image_w, "image_height": image_h,
         "iscrowd": crowd, "invalid": invalid,
     })
@@ -285,7 +293,12 @@ def _image_sizes(images, wanted) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     height = pd.to_numeric(known["height"], errors="coerce").to_numpy(dtype=float)
     with np.errstate(invalid="ignore"):
         usable = np.isfinite(width) & np.isfinite(height) & (width > 0) & (height > 0)
-    position = pd.Index(known["key"], dtype=object).get_indexer(pd.Index([_key(w) for w in wanted], dtype=object))
+    keys = _column(known["key"].tolist())
+    wanted = _column(wanted)
+    if keys.dtype.kind in "iu" and wanted.dtype.kind in "iu":  # COCO's integer ids: no per-id Python work
+        position = pd.Index(keys).get_indexer(wanted)
+    else:
+        position = pd.Index(keys, dtype=object).get_indexer(pd.Index([_key(w) for w in wanted], dtype=object))
     found = position >= 0
     take = np.where(found, position, 0)
     good = found & (usable[take] if len(known) else found)
@@ -293,6 +306,18 @@ def _image_sizes(images, wanted) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     if not len(known):
         return np.full(len(wanted), np.nan), np.full(len(wanted), np.nan), problem
     return np.where(good, width[take], np.nan), np.where(good, height[take], np.nan), problem
+
+
+def _column(values: list) -> np.ndarray:
+    """A list of JSON values as an int64 array when they are all integers, else as objects."""
+    if values and all(type(v) is int for v in values):
+        try:
+            return np.array(values, dtype=np.int64)
+        except OverflowError:
+            pass
+    array = np.empty(len(values), dtype=object)
+    array[:] = values
+    return array
 
 
 def _key(value):
