@@ -20,12 +20,13 @@ def describe(values: np.ndarray) -> dict[str, float]:
     values = values[~np.isnan(values)]
     if not len(values):
         return {s: np.nan for s in STATISTICS}
-    return {
-        "mean": float(values.mean()),
-        "median": float(np.percentile(values, 50)),
-        "p95": float(np.percentile(values, 95)),
-        "max": float(values.max()),
-    }
+    with np.errstate(invalid="ignore", over="ignore"):  # a degenerate box can gain an infinite share
+        return {
+            "mean": float(values.mean()),
+            "median": float(np.percentile(values, 50)),
+            "p95": float(np.percentile(values, 95)),
+            "max": float(values.max()),
+        }
 
 
 def flag_masks(flags: pd.Series) -> tuple[np.ndarray, np.ndarray]:
