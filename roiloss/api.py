@@ -18,14 +18,16 @@ THREADS = min(os.cpu_count() or 1, 4)
 
 
 def analyze(boxes, stride: float = 16, pool=7, methods=None, sampling_ratio: int = 2,
-            sample_placement: str = "centered", image_size=None) -> pd.DataFrame:
+            sample_placement: str = "centered", image_size=None, pyramid=None) -> pd.DataFrame:
     """Lost and gained area, outside weight, IoU and shift of every box under every method.
 
     ``boxes``: a DataFrame (columns found by name, SPEC §6), an ``(N, 4)`` array or a list of
     ``(x1, y1, x2, y2)`` in image pixels. ``pool``: ``N``, ``"HxW"`` or ``(rows, cols)``.
     ``methods``: names, a comma-separated string or ``"all"`` (default roipool, roiwarp, roialign).
     ``sampling_ratio``: samples per bin and axis, 0 = adaptive. ``image_size``: ``(W, H)`` for boxes
-    whose input has none; unknown sizes leave the map unbounded on its high side.
+    whose input has none; unknown sizes leave the map unbounded on its high side. ``pyramid``: a
+    :class:`roiloss.pyramid.Pyramid` to pool each box from its FPN level (``stride`` is then unused
+    and a ``level`` column is added).
 
     Returns one row per box x method (box-major), SPEC §6 columns. Invalid boxes keep their rows
     with empty metrics and ``flags = invalid:<reason>``.
@@ -33,6 +35,8 @@ def analyze(boxes, stride: float = 16, pool=7, methods=None, sampling_ratio: int
     geometry = Geometry(stride=stride, pool=pool, sampling_ratio=sampling_ratio, placement=sample_placement)
     names = resolve_methods(methods)
     table = _boxes.normalise(boxes, image_size=image_size)
+    if pyramid is not None:
+        return analyze_pyramid(table, geometry, names, pyramid)
     return analyze_table(table, geometry, names)
 
 

@@ -15,14 +15,15 @@ from rich.console import Console
 
 from . import __version__, config
 from .allocator import tune_allocator
-from .api import analyze_pyramid, analyze_table
-from .boxes import from_array, normalise, parse_size
-from .engine import PLACEMENTS, Geometry
-from .grid import LEVELS, grid_table
-from .methods import METHODS, resolve_methods
-from .pyramid import MAPPERS, PRESETS, Pyramid, parse_levels, parse_strides, with_overrides
-from .readers import InputError, open_boxes, parse_columns
+from .api import analyze_table
+from .boxes import from_array, normalise
+from .engine import PLACEMENTS
+from .grid import LEVELS
+from .methods import METHODS
+from .pyramid import MAPPERS, PRESETS
+from .readers import InputError, open_boxes
 from .report import console, rows_table, summary_table
+from .settings import Settings
 from .stats import Accumulator
 from .writers import TableWriter, atomic_output, write_frame
 
@@ -105,106 +106,19 @@ def geometry_options(fn):
     return fn
 
 
-class Settings:
-    """The validated options of one run, with a preset's values filled in where no option was given."""
+def make_settings(ctx: click.Context, options: dict) -> Settings:
+    """Options -> :class:`Settings`; a bad value is a usage error (exit 2)."""
+    def given(name):
+        source = ctx.get_parameter_source(name)
+        return source is not None and source != ParameterSource.DEFAULT
 
-    def __init__(self, ctx, stride, pool, methods, sampling_ratio, sample_placement, image_size, **rest):
-        def given(name):
-            source = ctx.get_parameter_source(name)
-            return source is not None and source not in (ParameterSource.DEFAULT,)
-
-        self.preset = PRESETS[rest["preset"]] if rest.get("preset") else None
-        pyramid = None
-        try:
-            if self.preset:
-                values = self.preset.settings(rest.get("head", "box"))
-                methods = methods if given("methods") else values["methods"]
-                sampling_ratio = sampling_ratio if given("sampling_ratio") else values["sampling_ratio"]
-                pool = pool if given("pool") else values["pool"]
-                if values["stride"] is not None and not given("stride"):
-                    stride = values["stride"]
-                if values["pyramid"] is not None and not given("stride"):
-                    pyramid = values["pyramid"]
-            levels = None
-            if rest.get("strides"):
-                levels = parse_strides(rest["strides"])
-            if rest.get("pyramid_levels"):
-                levels = parse_levels(rest["pyramid_levels"])
-            if levels or rest.get("level_mapper") or pyramid:
-                pyramid = with_overrides(pyramid or Pyramid(), levels=levels, mapper=rest.get("level_mapper"),
-                                         canonical_scale=rest.get("canonical_scale"),
-                                         canonical_level=rest.get("canonical_level"))
-            self.pyramid = pyramid
-            self.geometry = Geometry(stride=stride, pool=pool, sampling_ratio=sampling_ratio, placement=sample_placement)
-            self.methods = resolve_methods(methods)
-            self.image_size = parse_size(image_size) if image_size else None
-            self.columns = parse_columns(rest.get("columns"))
-        except ValueError as error:
-            raise click.UsageError(str(error), ctx=ctx) from None
-        self.rest = rest
-        if rest.get("verbose"):
-            where = ctx.meta.get("config_path")
-            err_console().print(f"roiloss: config: {where or 'none found'}")
-
-    def analyse(self, table: pd.DataFrame, geometry: Geometry | None = None, methods=None) -> pd.DataFrame:
-        """Rows of every box x method; with a pyramid or preset, columns saying which one."""
-        geometry, methods = geometry or self.geometry, methods or self.methods
-        if not self.pyramid:
-            frame = analyze_table(table, geometry, methods)
-        else:
-            frame = analyze_pyramid(table, geometry, methods, self.pyramid)
-            frame.insert(frame.columns.get_loc("sampling_ratio") + 1, "mapper", self.pyramid.mapper)
-        if self.preset:
-            frame.insert(frame.columns.get_loc("method"), "preset", self.preset.name)
-        return frame
-
-    def geometry_of(self, table: pd.DataFrame) -> Geometry:
-        """The geometry of the first box: its pyramid level's stride when there is a pyramid."""
-        if not self.pyramid:
-            return self.geometry
-        side = np.sqrt((table.x2.iat[0] - table.x1.iat[0]) * (table.y2.iat[0] - table.y1.iat[0]))
-        level = int(self.pyramid.assign(np.array([side]))[0])
-        return Geometry(2.0 ** level, self.geometry.pool, self.geometry.sampling_ratio, self.geometry.placement)
-
-    def grid(self, table: pd.DataFrame, level: str) -> pd.DataFrame:
-        """The sampling grid, each box on its own pyramid level's grid when there is a pyramid."""
-        if not self.pyramid:
-            return grid_table(table, self.geometry, self.methods, level)
-        parts = []
-        for i in range(len(table)):
-            box = table.iloc[[i]].reset_index(drop=True)
-            if box["invalid"].iat[0]:
-                continue
-            geometry = self.geometry_of(box)
-            part = grid_table(box, geometry, self.methods, level)
-            part.insert(2, "level", int(np.log2(geometry.stride)))
-            part.insert(3, "stride", geometry.stride)
-            parts.append(part)
-        return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
-
-    def semantics(self) -> dict:
-        """The resolved settings beyond method/stride/pool/sampling, for machine reports."""
-        extra = {"preset": self.preset.name if self.preset else None, "head": self.rest.get("head", "box")}
-        if self.pyramid:
-            extra.update(levels=list(self.pyramid.levels), strides=self.pyramid.strides, mapper=self.pyramid.mapper,
-                         canonical_scale=self.pyramid.canonical_scale, canonical_level=self.pyramid.canonical_level)
-        return {**extra, "summary": self.describe()}
-
-    def describe(self) -> str:
-        text = self.geometry.describe(self.methods)
-        if self.pyramid:
-            text = text.replace(f"stride {self.geometry.stride:g}", self.pyramid.describe())
-        alignment = {"roialign": "aligned=True", "roialign-legacy": "aligned=False"}
-        aligned = [alignment[m] for m in self.methods if m in alignment]
-        if aligned:
-            text += " | " + ",".join(aligned)
-        if self.preset:
-            text = f"preset {self.preset.name} ({rest_head(self)}) | " + text
-        return text
-
-
-def rest_head(settings) -> str:
-    return f"{settings.rest.get('head', 'box')} head"
+    try:
+        settings = Settings(given, **options)
+    except ValueError as error:
+        raise click.UsageError(str(error), ctx=ctx) from None
+    if options.get("verbose"):
+        err_console().print(f"roiloss: config: {ctx.meta.get('config_path') or 'none found'}")
+    return settings
 
 
 def handle_errors(fn):
@@ -279,7 +193,7 @@ def analyze(ctx, input, fmt, output, rows, progress, **options):
 
     INPUT is a CSV file, a COCO JSON file, or - for stdin.
     """
-    settings = Settings(ctx, **options)
+    settings = make_settings(ctx, options)
     source, tables = read_tables(input, settings)
     tables = with_progress(tables, progress)
     accumulator = Accumulator()
@@ -368,7 +282,7 @@ def grid(ctx, input, box_specs, roi_ids, level, fmt, output, plot_path, **option
     Give INPUT (CSV, COCO JSON or - for stdin), optionally narrowed with --roi, or one or more --box.
     Coordinates are in feature-area units: cell j spans [j, j+1), its centre is j + 0.5.
     """
-    settings = Settings(ctx, **options)
+    settings = make_settings(ctx, options)
     if bool(input) == bool(box_specs):
         raise click.UsageError("give either INPUT or --box X1,Y1,X2,Y2", ctx=ctx)
     if box_specs:
@@ -438,9 +352,9 @@ def audit(ctx, input, checks, max_invalid_share, reports, quiet, **options):
     (or --config FILE), else defaults.
     """
     from .audit import CheckError, parse_checks, run_audit
-    from .audit_report import REPORT_FORMATS, RENDERERS, checks_table, worst_table
+    from .audit_report import RENDERERS, REPORT_FORMATS, checks_table, worst_table
 
-    settings = Settings(ctx, **options)
+    settings = make_settings(ctx, options)
     try:
         parsed = parse_checks(list(checks))
     except CheckError as error:

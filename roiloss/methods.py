@@ -13,7 +13,15 @@ from typing import Callable
 
 import numpy as np
 
-from .axis import SampleAxis, WindowAxis, bilinear, bin_edges, clip_windows, cround, sample_axis
+from .axis import (
+    SampleAxis,
+    WindowAxis,
+    bilinear,
+    bin_edges,
+    clip_windows,
+    cround,
+    sample_axis,
+)
 
 # A map with no known high edge is clipped at this many cells (integers cannot hold inf).
 UNBOUNDED = np.int64(2**52)

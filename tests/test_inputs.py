@@ -202,11 +202,11 @@ def test_bad_coco_boxes(annotation, image, reason, where, tmp_path):
 def test_atomic_output_survives_a_failure(tmp_path, monkeypatch):
     out = tmp_path / "out.csv"
     out.write_text("previous complete output\n")
-    import roiloss.cli as cli
+    import roiloss.settings
 
     def explode(*args, **kwargs):
         raise RuntimeError("disk on fire")
-    monkeypatch.setattr(cli, "analyze_table", explode)
+    monkeypatch.setattr(roiloss.settings, "analyze_table", explode)
     result = CliRunner().invoke(main, ["analyze", str(Path(__file__).parent.parent / "data" / "example.csv"),
                                        "--format", "csv", "-o", str(out)])
     assert result.exit_code == 2 and "internal error" in result.stderr

@@ -143,3 +143,9 @@ def test_presets_command_lists_all():
     frame = csv_rows("presets")
     assert list(frame.preset) == list(PRESETS)
     assert frame.set_index("preset").loc["mnc", "method"] == "roiwarp"
+
+
+def test_python_api_takes_a_pyramid():
+    import roiloss
+    frame = roiloss.analyze([(0, 0, 50, 60), (0, 0, 500, 500)], methods="roialign", pyramid=roiloss.Pyramid(mapper="detectron2"))
+    assert frame.level.tolist() == [2, 5] and frame.stride.tolist() == [4.0, 32.0]
