@@ -251,6 +251,8 @@ def with_progress(tables, enabled: bool | None):
 def report_counts(summary: pd.DataFrame, source) -> None:
     """One stderr line about invalid and skipped boxes, so nothing is lost silently."""
     parts = []
+    if not len(summary):
+        parts.append(f"{source.name}: the input holds no boxes")
     if len(summary):
         first = summary.iloc[0]
         if first["invalid"]:
