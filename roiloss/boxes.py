@@ -81,10 +81,12 @@ def from_frame(frame: pd.DataFrame, columns: dict[str, str] | None = None, sourc
     def numeric(canonical):
         raw = frame[found[canonical]]
         if pd.api.types.is_numeric_dtype(raw.dtype) and not pd.api.types.is_bool_dtype(raw.dtype):
-            values = raw.to_numpy(dtype=float)  # the common case: pandas parsed the column as numbers
+            with np.errstate(over="ignore"):  # a huge integer becomes inf, then the box is flagged
+                values = raw.to_numpy(dtype=float)  # the common case: pandas parsed the column as numbers
             missing, bad = np.isnan(values), np.zeros(len(values), dtype=bool)
         else:
-            values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float)
+            with np.errstate(over="ignore"):
+                values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float)
             blank = raw.isna().to_numpy() | (raw.astype(str).str.strip() == "").to_numpy()
             missing, bad = np.isnan(values) & blank, np.isnan(values) & ~blank
         for mask, why in ((missing, f"missing/NaN {canonical}"), (bad, f"non-numeric {canonical}")):
