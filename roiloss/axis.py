@@ -30,11 +30,6 @@ def cround(x: np.ndarray) -> np.ndarray:
     return whole + np.where(np.abs(x - whole) >= 0.5, np.sign(x), 0.0)
 
 
-def cell_overlap(cell: np.ndarray, r0: np.ndarray, r1: np.ndarray) -> np.ndarray:
-    """Length of ``[cell, cell + 1)`` inside ``[r0, r1)`` (feature-area units)."""
-    return interval_overlap(cell, cell + 1.0, r0, r1)
-
-
 def interval_overlap(a0, a1, b0, b1) -> np.ndarray:
     """Length of the intersection of ``[a0, a1)`` and ``[b0, b1)``."""
     return np.maximum(np.minimum(a1, b1) - np.maximum(a0, b0), 0.0)

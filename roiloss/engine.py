@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from .axis import interval_overlap
 from .methods import METHODS
 
 PLACEMENTS = ("centered", "thirds")
@@ -100,7 +101,7 @@ def measure(ax: Axes) -> dict[str, np.ndarray]:
 
     (ey0, ey1), (ex0, ex1) = ax.y.sampled, ax.x.sampled
     e_len_y, e_len_x = np.maximum(ey1 - ey0, 0), np.maximum(ex1 - ex0, 0)
-    e_inter = _overlap(ey0, ey1, ry0, ry1) * _overlap(ex0, ex1, rx0, rx1)
+    e_inter = interval_overlap(ey0, ey1, ry0, ry1) * interval_overlap(ex0, ex1, rx0, rx1)
     union = area + e_len_y * e_len_x - e_inter
     shift = np.max(np.abs([ey0 - ry0, ey1 - ry1, ex0 - rx0, ex1 - rx1]), axis=0) * ax.stride
 
@@ -118,10 +119,6 @@ def measure(ax: Axes) -> dict[str, np.ndarray]:
 def _zero_noise(values: np.ndarray) -> np.ndarray:
     """A difference of equal areas computed two ways is 0, not 1e-16: the "lost anything" share counts it."""
     return np.where(values < 1e-12, 0.0, values)
-
-
-def _overlap(a0, a1, b0, b1):
-    return np.maximum(np.minimum(a1, b1) - np.maximum(a0, b0), 0.0)
 
 
 def pair_by_box(box_y: np.ndarray, box_x: np.ndarray, n_boxes: int) -> tuple[np.ndarray, np.ndarray]:
