@@ -25,7 +25,7 @@ from .readers import InputError, open_boxes
 from .report import console, rows_table, summary_table
 from .settings import Settings
 from .stats import Accumulator
-from .writers import TableWriter, atomic_output, write_frame
+from .writers import OutputError, TableWriter, atomic_output, write_frame
 
 FORMATS = ["table", "csv", "json", "jsonl"]
 
@@ -126,7 +126,7 @@ def handle_errors(fn):
     def wrapper(*args, **kwargs):
         try:
             return fn(*args, **kwargs)
-        except InputError as error:
+        except (InputError, OutputError) as error:
             fail(str(error))
         except BrokenPipeError:
             sys.stderr.close()
@@ -285,6 +285,8 @@ def grid(ctx, input, box_specs, roi_ids, level, fmt, output, plot_path, **option
     Coordinates are in feature-area units: cell j spans [j, j+1), its centre is j + 0.5.
     """
     settings = make_settings(ctx, options)
+    if plot_path and not str(plot_path).lower().endswith((".png", ".svg")):
+        raise click.UsageError("--plot takes a .png or .svg file name", ctx=ctx)
     if bool(input) == bool(box_specs):
         raise click.UsageError("give either INPUT or --box X1,Y1,X2,Y2", ctx=ctx)
     if box_specs:
@@ -327,8 +329,6 @@ def grid(ctx, input, box_specs, roi_ids, level, fmt, output, plot_path, **option
         metrics = analyze_table(first, geometry, settings.methods)
         roi = first.iloc[0]
         title = (f"roi {roi.roi_id}: ({roi.x1:g}, {roi.y1:g}, {roi.x2:g}, {roi.y2:g}) px | {settings.describe()}")
-        if not str(plot_path).lower().endswith((".png", ".svg")):
-            raise click.UsageError("--plot takes a .png or .svg file name", ctx=ctx)
         from .plot import plot_box  # matplotlib is slow to import: only when drawing
 
         plot_box(first, metrics, geometry, settings.methods, plot_path, title=title)

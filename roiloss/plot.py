@@ -18,6 +18,7 @@ from matplotlib.patches import Rectangle  # noqa: E402
 
 from .engine import Geometry  # noqa: E402
 from .grid import grid_table  # noqa: E402
+from .writers import atomic_output  # noqa: E402
 
 LOST = "#3373f2"    # box area the method never reads
 GAINED = "#4dbf59"  # cell area read outside the box
@@ -63,8 +64,10 @@ def plot_box(table: pd.DataFrame, metrics: pd.DataFrame, geometry: Geometry, met
                   "RoI", "bins (windows for RoI Pool)"]
         fig.legend(handles, labels, loc="lower center", ncol=5, frameon=False, fontsize=8)
         fig.subplots_adjust(left=0.06, right=0.97, top=0.80, bottom=0.14, wspace=0.35)
-        metadata = {"Date": None} if str(path).lower().endswith(".svg") else {"Software": None}
-        fig.savefig(path, dpi=DPI, metadata=metadata)
+        kind = "svg" if str(path).lower().endswith(".svg") else "png"
+        metadata = {"Date": None} if kind == "svg" else {"Software": None}
+        with atomic_output(str(path), binary=True) as stream:
+            fig.savefig(stream, format=kind, dpi=DPI, metadata=metadata)
         size = fig.canvas.get_width_height()
         plt.close(fig)
     return size

@@ -18,6 +18,10 @@ import pandas as pd
 MACHINE_FORMATS = ("csv", "json", "jsonl")
 
 
+class OutputError(Exception):
+    """An output file cannot be written; the message names it."""
+
+
 @contextlib.contextmanager
 def atomic_output(path: str | None, binary: bool = False):
     """Yield a stream for ``path`` (``None`` or ``-`` = stdout).
@@ -36,7 +40,12 @@ def atomic_output(path: str | None, binary: bool = False):
             yield sink
         return
     directory = target.parent if str(target.parent) else Path(".")
-    fd, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
+    if target.is_dir():
+        raise OutputError(f"{path}: is a directory, not a file")
+    try:
+        fd, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
+    except OSError as error:
+        raise OutputError(f"{path}: cannot write: {error.strerror or error}") from None
     try:
         with os.fdopen(fd, "wb" if binary else "w", **({} if binary else {"encoding": "utf-8", "newline": ""})) as stream:
             yield stream

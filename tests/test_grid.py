@@ -43,14 +43,27 @@ def test_default_placement_is_at_quarters_of_the_bin():
     np.testing.assert_allclose(xs, [9.25 + bin_width / 4, 9.25 + 3 * bin_width / 4])
 
 
-def test_cells_level_equals_the_engine_coefficients():
+def test_cells_level_equals_onnxruntime():
+    """The `cells` listing of `roiloss grid` (CLI, CSV) is what ONNX Runtime computes on a one-hot map."""
+    from reference import max_roi_pool, roi_align
+    from test_conformance import dense
+
     for config in list(configurations(seed=7, count=8)):
-        kwargs = dict(stride=config["stride"], pool=config["pool"], sampling_ratio=config["ratio"],
-                      image_size=config["image"])
-        for method in ["roialign", "roialign-legacy", "roipool"]:
-            cells = roiloss.grid(config["boxes"], methods=method, level="cells", **kwargs)
-            engine = roiloss.coefficients(config["boxes"], method=method, **kwargs)
-            pd.testing.assert_frame_equal(cells.reset_index(drop=True), engine.reset_index(drop=True))
+        geometry = ["--stride", str(config["stride"]), "--pool", "{}x{}".format(*config["pool"]),
+                    "--sampling-ratio", str(config["ratio"]), "--image-size", "{:g}x{:g}".format(*config["image"])]
+        boxes = [arg for box in config["boxes"] for arg in ("--box", ",".join(repr(float(v)) for v in box))]
+        for method, aligned in [("roialign", True), ("roialign-legacy", False), ("roipool", None)]:
+            result = CliRunner().invoke(main, ["grid", *boxes, *geometry, "--methods", method, "--level", "cells",
+                                               "--format", "csv"], catch_exceptions=False)
+            cells = pd.read_csv(io.StringIO(result.stdout))
+            got = dense(cells, len(config["boxes"]), config["pool"], config["map_h"], config["map_w"])
+            if aligned is None:
+                expected = max_roi_pool(config["boxes"], config["map_h"], config["map_w"], config["pool"], config["stride"])
+                np.testing.assert_array_equal(got > 0, expected)
+            else:
+                expected = roi_align(config["boxes"], config["map_h"], config["map_w"], config["pool"], config["ratio"],
+                                     config["stride"], aligned)
+                np.testing.assert_allclose(got, expected, rtol=0, atol=1e-6)
 
 
 @pytest.mark.parametrize("ratio", [0, 1, 2, 3])

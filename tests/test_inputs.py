@@ -279,3 +279,22 @@ def test_fuzzed_coco_boxes_are_all_accounted_for(annotations, sizes, tmp_path):
     out = check_cli_on(json.dumps(coco).encode(), tmp_path, ".json")
     assert out is not None
     assert len(out) == len(annotations) * 2
+
+
+EXAMPLE = str(Path(__file__).parent.parent / "data" / "example.csv")
+
+
+@pytest.mark.parametrize("args,message", [
+    (["analyze", EXAMPLE, "--format", "csv", "-o", "{missing}/out.csv"], "out.csv: cannot write"),
+    (["analyze", EXAMPLE, "-o", "{tmp}"], "is a directory, not a file"),
+    (["grid", "--box", "0,0,50,50", "--plot", "{missing}/x.png", "-o", "{tmp}/cells.csv"], "x.png: cannot write"),
+    (["grid", "--box", "0,0,50,50", "--plot", "{tmp}/x.jpg"], "--plot takes a .png or .svg"),
+    (["audit", EXAMPLE, "--report", "{missing}/r.json"], "r.json: cannot write"),
+    (["audit", EXAMPLE, "--report", "{tmp}/r.txt"], ".json, .md or .xml"),
+])
+def test_unwritable_outputs_exit_2_naming_the_file(args, message, tmp_path):
+    args = [a.format(missing=tmp_path / "missing", tmp=tmp_path) for a in args]
+    result = CliRunner().invoke(main, args, catch_exceptions=False)
+    assert result.exit_code == 2, result.output
+    assert message in result.stderr and "internal error" not in result.stderr and "Traceback" not in result.stderr
+    assert result.stdout == ""  # nothing half-done before the error
