@@ -11,8 +11,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-# Beyond this many pixels a coordinate is not an image coordinate (and cell indices would overflow).
+# Beyond this many pixels a coordinate is not an image coordinate (and cell indices would overflow);
+# a side shorter than MIN_SIDE px has no measurable area (ratios to it overflow).
 MAX_COORDINATE = 1e7
+MIN_SIDE = 1e-6
 
 IDENTITY = ["roi_id", "image_id", "category", "x1", "y1", "x2", "y2"]
 COLUMNS = IDENTITY + ["image_width", "image_height", "invalid"]
@@ -151,13 +153,20 @@ def validate(table: pd.DataFrame) -> np.ndarray:
     """The reason each box cannot be measured, or ``""``; a reason already given is kept."""
     x1, y1, x2, y2 = (table[c].to_numpy(dtype=float) for c in ("x1", "y1", "x2", "y2"))
     reason = table["invalid"].to_numpy(dtype=object).copy()
-    checks = [
-        (~np.isfinite(x1) | ~np.isfinite(y1) | ~np.isfinite(x2) | ~np.isfinite(y2), "non-finite"),
-        (np.abs(np.stack([x1, y1, x2, y2])).max(axis=0, initial=0) > MAX_COORDINATE, "coordinate beyond 1e7 px"),
-        (x2 <= x1, "x2<=x1"),
-        (y2 <= y1, "y2<=y1"),
-    ]
+    with np.errstate(invalid="ignore", over="ignore"):  # inf - inf is NaN: already "non-finite"
+        checks = _checks(x1, y1, x2, y2)
     for bad, why in checks:
         if bad.any():
             reason = np.where((reason == "") & bad, why, reason)
     return reason
+
+
+def _checks(x1, y1, x2, y2) -> list[tuple[np.ndarray, str]]:
+    """(mask, reason) pairs, the first matching reason wins."""
+    return [
+        (~np.isfinite(x1) | ~np.isfinite(y1) | ~np.isfinite(x2) | ~np.isfinite(y2), "non-finite"),
+        (np.abs(np.stack([x1, y1, x2, y2])).max(axis=0, initial=0) > MAX_COORDINATE, "coordinate beyond 1e7 px"),
+        (x2 <= x1, "x2<=x1"),
+        (y2 <= y1, "y2<=y1"),
+        ((x2 - x1 < MIN_SIDE) | (y2 - y1 < MIN_SIDE), "side below 1e-6 px"),
+    ]

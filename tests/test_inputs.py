@@ -147,8 +147,9 @@ BAD_CSV = """id,x1,y1,x2,y2
 6,40,0,32,32
 7,0,40,32,32
 8,0,0,32,32
+9,0,0,1e-9,32
 """
-REASONS = {2: "non-numeric x1", 3: "missing/NaN x2", 4: "missing/NaN x1", 5: "non-finite", 6: "x2<=x1", 7: "y2<=y1"}
+REASONS = {9: "side below 1e-6 px", 2: "non-numeric x1", 3: "missing/NaN x2", 4: "missing/NaN x1", 5: "non-finite", 6: "x2<=x1", 7: "y2<=y1"}
 
 
 def test_bad_boxes_keep_their_rows_flagged(tmp_path):
@@ -156,12 +157,12 @@ def test_bad_boxes_keep_their_rows_flagged(tmp_path):
     path.write_text(BAD_CSV)
     result = run("analyze", path, "--format", "csv")
     frame = csv_rows(result).drop_duplicates("roi_id").set_index("roi_id")
-    assert len(frame) == 8
+    assert len(frame) == 9
     for roi, reason in REASONS.items():
         assert frame.loc[roi, "flags"] == f"invalid:{reason}"
         assert np.isnan(frame.loc[roi, "lost_frac"])
     assert frame.loc[1, "lost_frac"] == 0
-    assert "6 of 8 boxes are invalid" in result.stderr
+    assert "7 of 9 boxes are invalid" in result.stderr
 
 
 def test_strict_names_the_csv_line(tmp_path):
