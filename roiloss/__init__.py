@@ -1,10 +1,23 @@
-"""roiloss: what RoI Pool, RoI Warp and RoI Align lose and gain on your boxes."""
+"""roiloss: what RoI Pool, RoI Warp and RoI Align lose and gain on your boxes.
+
+The public API (docs/semantics.md has the semantics):
+
+* reading: :func:`read_boxes`, :func:`iter_boxes`
+* analysing: :func:`analyze`, :func:`grid`, :func:`coefficients`, :func:`audit`
+* semantics: :func:`resolve`, :class:`Semantics`, :class:`Geometry`, :class:`Pyramid`, :class:`Resize`,
+  :data:`PRESETS`, :data:`METHODS`
+"""
 
 from .allocator import tune_allocator
-from .api import analyze, coefficients, grid
-from .engine import Geometry
+from .api import analyze, audit, coefficients, grid
+from .readers import InputError, iter_boxes, read_boxes
+from .geometry import Geometry
 from .methods import METHODS
-from .pyramid import PRESETS, Pyramid
+from .presets import PRESETS
+from .pyramid import Pyramid
+from .semantics import Semantics, resolve
+from .transforms import Resize
 
-__all__ = ["analyze", "coefficients", "grid", "tune_allocator", "Geometry", "METHODS", "PRESETS", "Pyramid"]
-__version__ = "0.1.0"
+__all__ = ["analyze", "audit", "coefficients", "grid", "read_boxes", "iter_boxes", "InputError", "resolve", "tune_allocator", "Geometry", "METHODS", "PRESETS",
+           "Pyramid", "Resize", "Semantics"]
+__version__ = "0.2.0"

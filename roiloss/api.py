@@ -1,155 +1,197 @@
-"""The Python API: everything the command line does is one of these calls first."""
+"""The Python API: every command of the command line is one of these calls first.
+
+Each function takes boxes in any form :func:`roiloss.boxes.normalise` accepts (an ``(N, 4)``
+array, torchvision ``(N, 5)`` rois, a DataFrame, a list of tuples or dicts, or the table
+:func:`roiloss.read_boxes` returns) and the semantics as keywords (``preset``, ``methods``,
+``stride``, ...) or as one resolved :class:`~roiloss.semantics.Semantics` (``semantics=``).
+Keywords left at ``None`` take the preset's value, else the default (docs/semantics.md).
+"""
 
 from __future__ import annotations
-
-import os
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pandas as pd
 
-from . import boxes as _boxes
-from .engine import METRICS, Geometry, axes, cross_entries, flag_names, measure
-from .grid import grid_table
-from .methods import resolve_methods
+from .analysis import analyze_table, model_boxes
+from .audit import Audit, default_checks, run_audit
+from .boxes import normalise
+from .geometry import map_length
+from .grid import DETAILS, cross_entries, grid_table
+from .methods import axes, resolve_methods
+from .presets import Preset
+from .pyramid import Pyramid
+from .semantics import Semantics, resolve
+from .transforms import Resize
 
-CHUNK = 16384  # boxes per engine pass: bounds memory, keeps arrays cache-friendly
-THREADS = min(os.cpu_count() or 1, 4)
+
+def semantics_of(semantics: Semantics | None = None, *, preset: str | Preset | None = None, head: str = "box",
+                 methods=None, stride: float | None = None, pool=None, sampling_ratio: int | None = None,
+                 sample_placement: str | None = None, arithmetic: str | None = None,
+                 pyramid: Pyramid | None = None, resize: str | Resize | None = None) -> Semantics:
+    """``semantics`` as given, or resolved from the keywords (not both)."""
+    if semantics is not None:
+        if not isinstance(semantics, Semantics):
+            raise TypeError(f"semantics must be a roiloss.Semantics, got {type(semantics).__name__}")
+        given = [k for k, v in dict(preset=preset, methods=methods, stride=stride, pool=pool,
+                                    sampling_ratio=sampling_ratio, sample_placement=sample_placement,
+                                    arithmetic=arithmetic, pyramid=pyramid, resize=resize).items() if v is not None]
+        if given:
+            raise ValueError(f"give semantics or {', '.join(given)}, not both")
+        return semantics
+    return resolve(preset=preset, head=head, methods=methods, stride=stride, pool=pool, sampling_ratio=sampling_ratio,
+                   sample_placement=sample_placement, arithmetic=arithmetic, pyramid=pyramid, resize=resize)
 
 
-def analyze(boxes, stride: float = 16, pool=7, methods=None, sampling_ratio: int = 2,
-            sample_placement: str = "centered", image_size=None, pyramid=None) -> pd.DataFrame:
+def analyze(boxes, *, preset: str | None = None, head: str = "box", methods=None, stride: float | None = None,
+            pool=None, sampling_ratio: int | None = None, sample_placement: str | None = None,
+            arithmetic: str | None = None, pyramid: Pyramid | None = None, resize: str | Resize | None = None,
+            image_size=None, semantics: Semantics | None = None) -> pd.DataFrame:
     """Lost and gained area, outside weight, IoU and shift of every box under every method.
 
-    ``boxes``: a DataFrame (columns found by name, SPEC §6), an ``(N, 4)`` array or a list of
-    ``(x1, y1, x2, y2)`` in image pixels. ``pool``: ``N``, ``"HxW"`` or ``(rows, cols)``.
-    ``methods``: names, a comma-separated string or ``"all"`` (default roipool, roiwarp, roialign).
-    ``sampling_ratio``: samples per bin and axis, 0 = adaptive. ``image_size``: ``(W, H)`` for boxes
-    whose input has none; unknown sizes leave the map unbounded on its high side. ``pyramid``: a
-    :class:`roiloss.pyramid.Pyramid` to pool each box from its FPN level (``stride`` is then unused
-    and a ``level`` column is added).
+    Args:
+        boxes: boxes in image pixels, ``x2``/``y2`` exclusive (see the module docstring).
+        preset: a framework's semantics (``torchvision``, ``detectron2``, ``mmdet``,
+            ``maskrcnn-benchmark``, ``fast-rcnn``, ``mnc``), including its input resize.
+        head: ``box`` or ``mask``, the head whose pool size a preset gives.
+        methods: names, a comma-separated string or ``"all"`` (default roipool, roiwarp, roialign).
+        stride: pixels per feature cell (default 16); one feature map.
+        pool: ``N``, ``"HxW"`` or ``(rows, cols)`` (default 7).
+        sampling_ratio: samples per bin and axis for the sampling methods; 0 = adaptive (default 2).
+        sample_placement: ``centered`` (default, the frameworks) or ``thirds`` (the article's figure).
+        arithmetic: ``float32`` (default: the frameworks' kernels bit for bit) or ``exact``.
+        pyramid: a :class:`roiloss.Pyramid`: each box is pooled from its level.
+        resize: the model's input transform (a rule name or :class:`roiloss.Resize`); default none,
+            or the preset's.
+        image_size: ``(W, H)`` or ``"WxH"`` for boxes whose input gives none.
+        semantics: everything above at once, from :func:`roiloss.resolve`.
 
-    Returns one row per box x method (box-major), SPEC §6 columns. Invalid boxes keep their rows
-    with empty metrics and ``flags = invalid:<reason>``.
+    Returns:
+        One row per box x method (box-major; x input scale with a multi-scale resize): ``roi_id,
+        image_id, category, x1, y1, x2, y2`` (as given), with a resize ``short_side`` (multi-scale
+        rules), ``model_width, model_height, scale_x, scale_y``; with a pyramid ``level``; then
+        ``stride``, ``preset`` (with a preset), ``method, pool, sampling_ratio``, ``mapper`` (with a
+        pyramid), ``lost_frac, gained_frac, outside_weight, iou, shift_px`` (input-image pixels),
+        ``empty_bins``, ``iscrowd`` (COCO), ``flags``. Invalid boxes keep their rows with empty
+        metrics and ``flags = invalid:<reason>``.
+
+    Example:
+        >>> rows = analyze([(296, 192, 496, 337)], stride=32, pool=3, methods="roipool",
+        ...                image_size=(512, 512))
+        >>> round(float(rows.gained_frac[0]), 4), float(rows.lost_frac[0])
+        (0.483, 0.0)
     """
-    geometry = Geometry(stride=stride, pool=pool, sampling_ratio=sampling_ratio, placement=sample_placement)
-    names = resolve_methods(methods)
-    table = _boxes.normalise(boxes, image_size=image_size)
-    if pyramid is not None:
-        return analyze_pyramid(table, geometry, names, pyramid)
-    return analyze_table(table, geometry, names)
+    resolved = semantics_of(semantics, preset=preset, head=head, methods=methods, stride=stride, pool=pool,
+                            sampling_ratio=sampling_ratio, sample_placement=sample_placement,
+                            arithmetic=arithmetic, pyramid=pyramid, resize=resize)
+    return analyze_table(normalise(boxes, image_size=image_size), resolved)
 
 
-def metric_arrays(table: pd.DataFrame, geometry: Geometry, methods: list[str]) -> dict[str, np.ndarray]:
-    """The engine alone: every metric as a ``(boxes, methods)`` array (NaN for invalid boxes)."""
-    n, m = len(table), len(methods)
-    values = {name: np.full((n, m), np.nan) for name in METRICS}
-    ok = np.flatnonzero(table["invalid"].to_numpy(dtype=object) == "")
-    coords = [table[c].to_numpy(dtype=float) for c in ("x1", "y1", "x2", "y2", "image_width", "image_height")]
-    every = len(ok) == n  # no invalid box: plain slices instead of gathers
+def coefficients(boxes, method: str = "roialign", *, stride: float | None = None, pool=None,
+                 sampling_ratio: int | None = None, sample_placement: str | None = None,
+                 arithmetic: str | None = None, image_size=None, preset: str | None = None, head: str = "box",
+                 pyramid: Pyramid | None = None, resize: str | Resize | None = None,
+                 semantics: Semantics | None = None) -> pd.DataFrame:
+    """The per-bin cell coefficients of every valid box under one method, long format.
 
-    def run(start):
-        rows = slice(start, start + CHUNK) if every else ok[start:start + CHUNK]
-        chunk = [c[rows] for c in coords]
-        for j, method in enumerate(methods):
-            for name, column in measure(axes(method, *chunk, geometry)).items():
-                values[name][rows, j] = column
+    The coefficient of cell ``(cell_y, cell_x)`` in bin ``(bin_y, bin_x)`` is what the method's
+    output in that bin would be for a one-hot feature map at that cell: for the sampling methods
+    the frameworks' average-mode output, for the window methods ``1 / (cells in the window)``.
+    Cells are of the box's feature map (its pyramid level, in the model's frame).
 
-    # numpy releases the GIL in its array loops: chunks on separate threads use every core
-    starts = range(0, len(ok), CHUNK)
-    if len(starts) > 1 and THREADS > 1:
-        with ThreadPoolExecutor(THREADS) as pool:
-            list(pool.map(run, starts))
-    else:
-        for start in starts:
-            run(start)
-    return values
+    Returns:
+        Columns ``roi_id, method, bin_y, bin_x, cell_y, cell_x, weight``; only non-zero weights,
+        sorted by box, bin and cell.
 
-
-def analyze_table(table: pd.DataFrame, geometry: Geometry, methods: list[str]) -> pd.DataFrame:
-    """:func:`analyze` on an already normalised box table."""
-    n, m = len(table), len(methods)
-    values = metric_arrays(table, geometry, methods)
-    out = {c: np.repeat(table[c].to_numpy(), m) for c in _boxes.IDENTITY}
-    out["stride"] = np.full(n * m, geometry.stride)
-    # repeated labels as categoricals: codes, not millions of Python strings
-    out["method"] = pd.Categorical.from_codes(np.tile(np.arange(m), n), categories=methods)
-    out["pool"] = pd.Categorical.from_codes(np.zeros(n * m, dtype=np.int8), categories=["{}x{}".format(*geometry.pool)])
-    samples = np.array([geometry.sampling_ratio if name.startswith("roialign") else -1 for name in methods])
-    out["sampling_ratio"] = pd.array(np.tile(samples, n), dtype="Int64")
-    out["sampling_ratio"][np.tile(samples < 0, n)] = pd.NA
-    for name in METRICS:
-        out[name] = values[name].ravel()
-    out["empty_bins"] = pd.array(out["empty_bins"], dtype="Int64")
-    flags = pd.Categorical(flag_names(table, geometry.stride))
-    out["flags"] = pd.Categorical.from_codes(np.repeat(flags.codes, m), categories=flags.categories)
-    frame = pd.DataFrame(out)
-    if "iscrowd" in table.columns:
-        frame.insert(frame.columns.get_loc("flags"), "iscrowd", np.repeat(table["iscrowd"].to_numpy(), m))
-    return frame
-
-
-def analyze_pyramid(table: pd.DataFrame, geometry: Geometry, methods: list[str], pyramid) -> pd.DataFrame:
-    """:func:`analyze_table` with each box at the stride of its pyramid level (``level`` column added;
-    invalid boxes get no level and no stride)."""
-    x1, y1, x2, y2 = (table[c].to_numpy(dtype=float) for c in ("x1", "y1", "x2", "y2"))
-    with np.errstate(invalid="ignore"):
-        side = np.sqrt((x2 - x1) * (y2 - y1))
-    invalid = table["invalid"].to_numpy(dtype=object) != ""
-    level = np.where(invalid, -1, pyramid.assign(side))
-    m = len(methods)
+    Example:
+        >>> c = coefficients([(0, 0, 32, 32)], method="roialign", stride=16, pool=1, image_size=(64, 64))
+        >>> c[["cell_y", "cell_x", "weight"]].values.tolist()
+        [[0.0, 0.0, 0.25], [0.0, 1.0, 0.25], [1.0, 0.0, 0.25], [1.0, 1.0, 0.25]]
+    """
+    (name,) = resolve_methods([method]) if isinstance(method, str) else resolve_methods(method)
+    resolved = semantics_of(semantics, preset=preset, head=head, methods=[name] if semantics is None else None,
+                            stride=stride, pool=pool, sampling_ratio=sampling_ratio,
+                            sample_placement=sample_placement, arithmetic=arithmetic, pyramid=pyramid, resize=resize)
+    table = normalise(boxes, image_size=image_size)
+    boxes_ = model_boxes(table, resolved)
+    ids = table["roi_id"].to_numpy()
     frames = []
-    for k in np.unique(level):
-        rows = np.flatnonzero(level == k)
-        g = Geometry(2.0 ** k, geometry.pool, geometry.sampling_ratio, geometry.placement) if k >= 0 else geometry
-        frame = analyze_table(table.iloc[rows].reset_index(drop=True), g, methods)
-        frame.insert(frame.columns.get_loc("stride"), "level", pd.array(np.full(len(frame), k if k >= 0 else None), dtype="Int64"))
-        if k < 0:
-            frame["stride"] = np.nan
-        frame["_position"] = np.repeat(rows, m) * m + np.tile(np.arange(m), len(rows))
+    for stride_ in np.unique(boxes_.stride[np.isfinite(boxes_.stride)]):
+        rows = np.flatnonzero(boxes_.stride == stride_)
+        coords = [c[rows] for c in (boxes_.x1, boxes_.y1, boxes_.x2, boxes_.y2)]
+        maps = [map_length(side[rows], stride_) for side in (boxes_.padded_width, boxes_.padded_height)]
+        ax = axes(name, *coords, *maps, resolved.geometry.at_stride(float(stride_)))
+        cells = cross_entries(ax.y.entries(), ax.x.entries(), len(rows))
+        box = rows[cells.pop("box")]
+        frame = pd.DataFrame({"roi_id": ids[box], "method": name, **cells})
+        frame["_order"] = box
         frames.append(frame)
     if not frames:
-        empty = analyze_table(table, geometry, methods)
-        empty.insert(empty.columns.get_loc("stride"), "level", pd.array([], dtype="Int64"))
-        return empty
-    out = pd.concat(frames, ignore_index=True).sort_values("_position", kind="stable")
-    return out.drop(columns="_position").reset_index(drop=True)
+        return pd.DataFrame(columns=["roi_id", "method", "bin_y", "bin_x", "cell_y", "cell_x", "weight"])
+    out = pd.concat(frames, ignore_index=True).sort_values("_order", kind="stable")
+    return out.drop(columns="_order").reset_index(drop=True)
 
 
-def coefficients(boxes, method: str = "roialign", stride: float = 16, pool=7, sampling_ratio: int = 2,
-                 sample_placement: str = "centered", image_size=None) -> pd.DataFrame:
-    """The per-bin cell coefficients of every valid box (SPEC §4 ``cells``), long format.
+def grid(boxes, methods=None, detail: str = "cells", *, stride: float | None = None, pool=None,
+         sampling_ratio: int | None = None, sample_placement: str | None = None, arithmetic: str | None = None,
+         image_size=None, preset: str | None = None, head: str = "box", pyramid: Pyramid | None = None,
+         resize: str | Resize | None = None, semantics: Semantics | None = None) -> pd.DataFrame:
+    """The sampling grid of every valid box, long format, in feature-area units of its map.
 
-    Columns ``roi_id, method, bin_y, bin_x, cell_y, cell_x, weight``; only non-zero weights. For
-    ``roialign*`` the weight equals the average-mode output of the frameworks on a one-hot feature
-    map; for the pool methods it is ``1 / (cells in the window)``.
+    Args:
+        detail: ``bins`` (each bin's rectangle ``[y0, y1) x [x0, x1)``, its samples and how many are
+            valid), ``samples`` (each sample point ``(y, x)``, valid or not, one row per
+            neighbouring cell it reads with that cell's centre and bilinear weight; RoI Pool reads
+            every window cell at its centre) or ``cells`` (as :func:`coefficients`).
+        Other arguments as :func:`analyze`.
+
+    Returns:
+        ``roi_id``, (``short_side``, ``level``,) ``stride``, ``method``, then the detail's columns:
+        bins ``bin_y, bin_x, y0, x0, y1, x1, height, width, samples, valid_samples, empty``; samples
+        ``bin_y, bin_x, sample_y, sample_x, y, x, valid, cell_y, cell_x, cell_center_y,
+        cell_center_x, weight``; cells ``bin_y, bin_x, cell_y, cell_x, weight``.
+
+    Example:
+        >>> g = grid([(296, 192, 496, 337)], "roialign", "bins", stride=32, pool=3, image_size=(512, 512))
+        >>> [round(v, 4) for v in g.loc[0, ["y0", "x0", "height", "width"]]]
+        [6.0, 9.25, 1.5104, 2.0833]
     """
-    geometry = Geometry(stride=stride, pool=pool, sampling_ratio=sampling_ratio, placement=sample_placement)
-    (method,) = resolve_methods([method])
-    table = _boxes.normalise(boxes, image_size=image_size)
-    return coefficients_table(table, geometry, method)
+    if detail not in DETAILS:
+        raise ValueError(f"detail must be one of {', '.join(DETAILS)}, got {detail!r}")
+    resolved = semantics_of(semantics, preset=preset, head=head, methods=methods, stride=stride, pool=pool,
+                            sampling_ratio=sampling_ratio, sample_placement=sample_placement,
+                            arithmetic=arithmetic, pyramid=pyramid, resize=resize)
+    return grid_table(normalise(boxes, image_size=image_size), resolved, detail)
 
 
-def coefficients_table(table: pd.DataFrame, geometry: Geometry, method: str) -> pd.DataFrame:
-    ok = np.flatnonzero(table["invalid"].to_numpy(dtype=object) == "")
-    coords = [table[c].to_numpy(dtype=float)[ok] for c in ("x1", "y1", "x2", "y2", "image_width", "image_height")]
-    ax = axes(method, *coords, geometry)
-    cells = cross_entries(ax.y.entries(), ax.x.entries(), len(ok))
-    frame = pd.DataFrame({"roi_id": table["roi_id"].to_numpy()[ok][cells.pop("box")], "method": method})
-    for name, column in cells.items():
-        frame[name] = column
-    return frame
+def audit(boxes, checks=(), *, max_invalid_share: float = 0.0, preset: str | None = None, head: str = "box",
+          methods=None, stride: float | None = None, pool=None, sampling_ratio: int | None = None,
+          sample_placement: str | None = None, arithmetic: str | None = None, pyramid: Pyramid | None = None,
+          resize: str | Resize | None = None, image_size=None, semantics: Semantics | None = None,
+          source: str = "boxes") -> Audit:
+    """Evaluate checks on the analysis of ``boxes``: a CI gate.
 
+    Args:
+        checks: check strings ``"[METHOD] [mean|median|p95|max] METRIC <= LIMIT"`` (a list, or one
+            string with ``;`` between checks), e.g. ``"roialign p95 lost_frac <= 0.05"``. Metrics:
+            ``lost_frac, gained_frac, outside_weight, shift_px, lost_any_share, sub_cell_share,
+            invalid_share``.
+        max_invalid_share: ``invalid_share <= max_invalid_share`` is always checked unless a check
+            on ``invalid_share`` is given.
+        source: the input's name in the reports.
+        Other arguments as :func:`analyze`.
 
-def grid(boxes, methods="roialign", level: str = "cells", stride: float = 16, pool=7, sampling_ratio: int = 2,
-         sample_placement: str = "centered", image_size=None) -> pd.DataFrame:
-    """The sampling grid of every valid box (SPEC §4), long format, feature-area units.
+    Returns:
+        An :class:`~roiloss.audit.Audit`: ``passed``, ``results`` (per check and method: ``value``,
+        ``passed``, the worst boxes and a remedy), ``statistics()``, ``breakdown(by)``, and the
+        reports ``to_json()``, ``to_markdown()``, ``to_junit()``.
 
-    ``level``: ``bins`` (each bin's rectangle ``[y0, y1) x [x0, x1)``, its samples and how many are
-    valid), ``samples`` (each sample point ``(y, x)``, valid or not, with one row per neighbouring cell
-    it reads and that cell's bilinear weight; RoI Pool reads every window cell at its centre) or
-    ``cells`` (each cell's coefficient in each bin, as :func:`coefficients`).
+    Example:
+        >>> result = audit([(0, 0, 64, 64), (0, 0, 8, 8)], "sub_cell_share <= 0.1", stride=16)
+        >>> result.passed, [round(r.value, 2) for r in result.results]
+        (False, [0.5, 0.0])
     """
-    geometry = Geometry(stride=stride, pool=pool, sampling_ratio=sampling_ratio, placement=sample_placement)
-    table = _boxes.normalise(boxes, image_size=image_size)
-    return grid_table(table, geometry, resolve_methods(methods), level)
+    resolved = semantics_of(semantics, preset=preset, head=head, methods=methods, stride=stride, pool=pool,
+                            sampling_ratio=sampling_ratio, sample_placement=sample_placement,
+                            arithmetic=arithmetic, pyramid=pyramid, resize=resize)
+    parsed = default_checks(checks, max_invalid_share)
+    return run_audit(normalise(boxes, image_size=image_size), resolved, parsed, source=source)

@@ -13,17 +13,17 @@ given in one string separated by ``;``. ``<`` is accepted as well as ``<=``.
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
-from .api import analyze_table
-from .engine import Geometry
+from .analysis import analyze_table
 from .methods import METHODS
+from .semantics import Semantics
 from .stats import STAT_METRICS, STATISTICS, describe, summarize
+from .values import plain_record
 
 SHARES = ("sub_cell_share", "invalid_share", "lost_any_share")
 SIZE_BUCKETS = ("small", "medium", "large")  # COCO: area < 32^2, < 96^2, larger
@@ -108,24 +108,47 @@ class Result:
 
 @dataclass
 class Audit:
-    """Everything an audit found: the rows, the statistics and the results of the checks."""
+    """Everything an audit found: the boxes, the rows, the statistics and the results of the checks.
+
+    ``passed`` is true when every check passes; :meth:`to_json`, :meth:`to_markdown` and
+    :meth:`to_junit` render the reports the command line writes (byte for byte).
+    """
 
     table: pd.DataFrame
     rows: pd.DataFrame
-    geometry: Geometry
-    methods: list[str]
+    semantics: Semantics
     results: list[Result]
-    pyramid: bool = False
+    source: str = "boxes"
 
     @property
     def passed(self) -> bool:
         return all(r.passed for r in self.results)
+
+    @property
+    def methods(self) -> list[str]:
+        return list(self.semantics.methods)
+
+    @property
+    def pyramid(self) -> bool:
+        return self.semantics.pyramid is not None
 
     def statistics(self) -> pd.DataFrame:
         return summarize(self.rows)
 
     def breakdown(self, by: str) -> pd.DataFrame:
         return summarize(self.rows, by=by)
+
+    def to_json(self) -> bytes:
+        from .audit_report import to_json
+        return to_json(self)
+
+    def to_markdown(self) -> bytes:
+        from .audit_report import to_markdown
+        return to_markdown(self)
+
+    def to_junit(self) -> bytes:
+        from .audit_report import to_junit
+        return to_junit(self)
 
 
 def size_bucket(table: pd.DataFrame) -> np.ndarray:
@@ -134,25 +157,29 @@ def size_bucket(table: pd.DataFrame) -> np.ndarray:
     return np.where(np.isnan(area), "invalid", bucket)
 
 
-def run_audit(table: pd.DataFrame, geometry: Geometry, methods: list[str], checks: list[Check],
-              analyse=None, pyramid: bool = False) -> Audit:
-    """Analyse a canonical box table and evaluate the checks.
+def default_checks(checks, max_invalid_share: float = 0.0) -> list[Check]:
+    """Parsed checks plus ``invalid_share <= max_invalid_share`` unless one is given."""
+    parsed = parse_checks(checks) if not (isinstance(checks, list) and all(isinstance(c, Check) for c in checks)) else checks
+    if not 0 <= max_invalid_share <= 1:
+        raise CheckError(f"max_invalid_share must be a share between 0 and 1, got {max_invalid_share!r}")
+    if not any(c.metric == "invalid_share" for c in parsed):
+        parsed = parsed + parse_checks([f"invalid_share <= {max_invalid_share!r}"])
+    return parsed
 
-    ``analyse(table, geometry, methods)`` runs the analysis (default :func:`analyze_table`; the CLI
-    passes one that pools each box from its pyramid level). With a pyramid, remedies do not
-    propose a single stride.
-    """
-    analyse = analyse or analyze_table
-    methods = list(dict.fromkeys(list(methods) + [c.method for c in checks if c.method]))
-    rows = analyse(table, geometry, methods)
-    rows["size"] = np.repeat(size_bucket(table), len(methods))
+
+def run_audit(table: pd.DataFrame, semantics: Semantics, checks: list[Check], source: str = "boxes") -> Audit:
+    """Analyse a canonical box table and evaluate the checks (methods named by checks are added)."""
+    semantics = semantics.with_methods(list(dict.fromkeys(list(semantics.methods) + [c.method for c in checks if c.method])))
+    rows = analyze_table(table, semantics)
+    per_box = len(rows) // len(table) if len(table) else 1
+    rows["size"] = np.repeat(size_bucket(table), per_box)
     rows["category"] = rows["category"].astype(object).where(rows["category"].notna(), "(none)")
     results = []
     for check in checks:
-        targets = [None] if check.metric in ("sub_cell_share", "invalid_share") else [check.method] if check.method else methods
+        targets = [None] if check.metric in ("sub_cell_share", "invalid_share") else [check.method] if check.method else list(semantics.methods)
         for method in targets:
-            results.append(_evaluate(check, method, table, rows, geometry, analyse, pyramid))
-    return Audit(table=table, rows=rows, geometry=geometry, methods=methods, results=results, pyramid=pyramid)
+            results.append(_evaluate(check, method, table, rows, semantics))
+    return Audit(table=table, rows=rows, semantics=semantics, results=results, source=source)
 
 
 def _value(check: Check, method: str | None, table: pd.DataFrame, rows: pd.DataFrame) -> float:
@@ -174,12 +201,12 @@ def _value(check: Check, method: str | None, table: pd.DataFrame, rows: pd.DataF
     return describe(values)[check.statistic]
 
 
-def _evaluate(check, method, table, rows, geometry, analyse, pyramid) -> Result:
+def _evaluate(check, method, table, rows, semantics) -> Result:
     value = _value(check, method, table, rows)
     result = Result(check=check, method=method, value=value, passed=check.passes(value))
     if not result.passed:
         result.worst = _worst(check, method, table, rows)
-        result.remedy = _remedy(check, method, table, geometry, analyse, pyramid)
+        result.remedy = _remedy(check, method, table, semantics)
     return result
 
 
@@ -187,36 +214,26 @@ def _worst(check, method, table, rows) -> list[dict]:
     keep = ["roi_id", "image_id", "category", "x1", "y1", "x2", "y2"]
     if check.metric == "invalid_share":
         bad = table[table["invalid"] != ""].head(WORST)
-        return [{**_plain(r[keep]), "value": None, "reason": r["invalid"]} for _, r in bad.iterrows()]
+        return [{**plain_record(r[keep]), "value": None, "reason": r["invalid"]} for _, r in bad.iterrows()]
     if check.metric == "sub_cell_share":
         first = rows[(rows["method"] == rows["method"].iat[0]) & rows["flags"].astype(str).str.contains("sub-cell")]
         side = np.minimum(first.x2 - first.x1, first.y2 - first.y1).to_numpy(dtype=float)
         order = np.argsort(side, kind="stable")[:WORST]
-        return [{**_plain(first.iloc[i][keep]), "value": float(side[i])} for i in order]
+        return [{**plain_record(first.iloc[i][keep]), "value": float(side[i])} for i in order]
     metric = "lost_frac" if check.metric == "lost_any_share" else check.metric
     mine = rows[(rows["method"] == method) & rows[metric].notna()]
     order = np.argsort(-mine[metric].to_numpy(dtype=float), kind="stable")[:WORST]
-    return [{**_plain(mine.iloc[i][keep]), "value": float(mine.iloc[i][metric])} for i in order]
+    return [{**plain_record(mine.iloc[i][keep]), "value": float(mine.iloc[i][metric])} for i in order]
 
 
-def _plain(series: pd.Series) -> dict:
-    out = {}
-    for key, value in series.items():
-        if isinstance(value, np.generic):
-            value = value.item()
-        if isinstance(value, float) and math.isnan(value):
-            value = None
-        out[key] = value
-    return out
-
-
-def _remedy(check, method, table, geometry, analyse, pyramid) -> str:
+def _remedy(check, method, table, semantics: Semantics) -> str:
     if check.metric == "invalid_share":
         count = int((table["invalid"] != "").sum())
-        return f"fix or remove the {count} invalid box(es) (flags invalid:<reason>; --strict names each place)"
+        return f"fix or remove the {count} invalid box(es) (flags invalid:<reason>; strict mode names each place)"
     valid = table[table["invalid"] == ""]
+    geometry, pyramid = semantics.geometry, semantics.pyramid is not None
     if check.metric == "sub_cell_share":
-        if pyramid:
+        if pyramid or semantics.resize.active:
             return "pool small boxes from a finer level (add a lower level or lower the mapper's canonical scale)"
         side = np.minimum(valid.x2 - valid.x1, valid.y2 - valid.y1).to_numpy(dtype=float)
         for stride in _smaller_strides(geometry.stride):
@@ -224,29 +241,25 @@ def _remedy(check, method, table, geometry, analyse, pyramid) -> str:
                 return f"stride {stride:g} would pass (sub-cell share {(side < stride).mean():.4f})"
         return "no stride down to 1 px passes: the boxes themselves are too small"
 
-    def passes_with(geometry_, method_):
-        frame = analyse(valid, geometry_, [method_])
-        return check.passes(_value(check, method_, valid, frame)), frame
+    def passes_with(candidate: Semantics, method_: str) -> bool:
+        candidate = candidate.with_methods([method_])
+        return check.passes(_value(check, method_, valid, analyze_table(valid, candidate)))
 
     advice = []
-    others = [m for m in METHODS if m != method]
-    passing = [m for m in others if passes_with(geometry, m)[0]]
+    passing = [m for m in METHODS if m != method and passes_with(semantics, m)]
     if passing:
         advice.append(f"method {', '.join(passing)} would pass")
     for stride in [] if pyramid else _smaller_strides(geometry.stride):
-        candidate = Geometry(stride, geometry.pool, geometry.sampling_ratio, geometry.placement)
-        if passes_with(candidate, method)[0]:
+        if passes_with(semantics.with_geometry(stride=stride), method):
             advice.append(f"stride {stride:g} (largest that passes)")
             break
     rows_, cols_ = geometry.pool
     for size in list(range(max(rows_, cols_) + 1, 2 * max(rows_, cols_) + 1)) + [3 * max(rows_, cols_)]:
-        candidate = Geometry(geometry.stride, (size, size), geometry.sampling_ratio, geometry.placement)
-        if passes_with(candidate, method)[0]:
+        if passes_with(semantics.with_geometry(pool=(size, size)), method):
             advice.append(f"pool {size}x{size} (smallest that passes)")
             break
-    if method.startswith("roialign") and geometry.sampling_ratio != 0:
-        candidate = Geometry(geometry.stride, geometry.pool, 0, geometry.placement)
-        if passes_with(candidate, method)[0]:
+    if METHODS[method].sampled and geometry.sampling_ratio != 0:
+        if passes_with(semantics.with_geometry(sampling_ratio=0), method):
             advice.append("sampling ratio 0 (adaptive)")
     return "; ".join(advice) if advice else "no single change of method, stride, pool or sampling ratio passes"
 

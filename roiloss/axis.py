@@ -22,12 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-
-def cround(x: np.ndarray) -> np.ndarray:
-    """C ``round()``: half away from zero (0.5 -> 1, 2.5 -> 3, -0.5 -> -1)."""
-    x = np.asarray(x, dtype=np.float64)
-    whole = np.trunc(x)
-    return whole + np.where(np.abs(x - whole) >= 0.5, np.sign(x), 0.0)
+from .kernels import bilinear, place_samples
 
 
 def interval_overlap(a0, a1, b0, b1) -> np.ndarray:
@@ -312,71 +307,25 @@ class SampleGroups:
         return AxisEntries(**self._remapped("entries"))
 
 
-# --- building blocks shared by the sample methods -------------------------------------------
-
-
-def bin_edges(start, bin_size, n_bins: int) -> np.ndarray:
-    """``(boxes, bins + 1)`` bin edges in feature-area units from an index-coordinate start."""
-    return start[:, None] + 0.5 + np.arange(n_bins + 1)[None, :] * bin_size[:, None]
-
-
-def place_samples(start, bin_size, g: int, n_bins: int, placement: str) -> np.ndarray:
-    """Sample positions ``t``, shape ``(boxes, bins * g)``, ordered (bin, k).
-
-    ``centered`` (the frameworks): ``start + (p + (k + 0.5) / g) * b``; ``thirds`` (the article's
-    figure): ``start + (p + (k + 1) / (g + 1)) * b``. The frameworks evaluate
-    ``start + p*b + (k + 0.5)*b/g``; the two differ in the last bit at most, and the bilinear weights
-    are continuous in ``t``, so the coefficients agree far below the 1e-6 of the conformance tests.
-    """
-    p = np.repeat(np.arange(n_bins, dtype=float), g)
-    k = np.tile(np.arange(g, dtype=float), n_bins)
-    if placement == "centered":
-        offsets = p + (k + 0.5) / g
-    elif placement == "thirds":
-        offsets = p + (k + 1.0) / (g + 1.0)
-    else:
-        raise ValueError(f"unknown sample placement {placement!r} (centered or thirds)")
-    return start[:, None] + bin_size[:, None] * offsets[None, :]
-
-
-def bilinear(t, length, low_limit: float, high_offset: float):
-    """The frameworks' 1-D bilinear kernel on ``t`` ``(boxes, samples)``; ``length`` per box.
-
-    A sample is valid only if ``low_limit <= t <= length + high_offset``; then ``t <= 0`` reads cell
-    0; ``lo = floor(t)``; at or past the last cell both neighbours are the last cell.
-    Returns ``valid, lo, frac`` (``frac``: the weight on ``lo + 1``).
-    """
-    size = length[:, None]
-    valid = (t >= low_limit) & (t <= size + high_offset)
-    tc = np.maximum(t, 0.0)
-    lo = np.floor(tc)
-    frac = tc - lo
-    at_end = lo >= size - 1
-    if at_end.any():  # only boxes reaching the map's last cell: most chunks skip this
-        lo = np.where(at_end, size - 1, lo)
-        frac[at_end] = 0.0
-    return valid, lo, frac
-
-
 def sample_axis(start, bin_size, per_bin, n_bins: int, length, placement: str, limits, sampled, edges):
-    """A :class:`SampleAxis`, or :class:`SampleGroups` when boxes differ in samples per bin."""
+    """A :class:`SampleAxis`, or :class:`SampleGroups` when boxes differ in samples per bin.
+
+    ``start``/``bin_size`` are index coordinates in the arithmetic's dtype; ``limits`` the kernel's
+    validity bounds ``(low, high_offset)``; ``sampled`` and ``edges`` as in :class:`SampleAxis`.
+    """
     per_bin = np.asarray(per_bin, dtype=np.int64)
 
     def build(index, g):
-        t = place_samples(start[index], bin_size[index], g, n_bins, placement) if g else np.zeros((len(index), 0))
+        if g:
+            t = place_samples(start[index], bin_size[index], g, n_bins, placement)
+        else:
+            t = np.zeros((len(index), 0), dtype=start.dtype)
         valid, lo, frac = bilinear(t, length[index], *limits)
-        return SampleAxis(t, valid, lo, frac, int(g), n_bins, (sampled[0][index], sampled[1][index]), edges[index])
+        return SampleAxis(t.astype(np.float64), valid, lo, frac, int(g), n_bins,
+                          (sampled[0][index], sampled[1][index]), edges[index])
 
     values = np.unique(per_bin)
     if len(values) <= 1:
         return build(np.arange(len(per_bin)), int(values[0]) if len(values) else 0)
     return SampleGroups([(np.flatnonzero(per_bin == g), build(np.flatnonzero(per_bin == g), int(g))) for g in values],
                         len(per_bin), n_bins)
-
-
-def clip_windows(start, end, length):
-    """Clip integer windows to the map ``[0, length)``."""
-    top = length[:, None]
-    start = np.minimum(np.maximum(start, 0), top)
-    end = np.minimum(np.maximum(end, 0), top)
-    return start, end

@@ -11,6 +11,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .geometry import parse_size
+
 # Beyond this many pixels a coordinate is not an image coordinate (and cell indices would overflow);
 # a side shorter than MIN_SIDE px has no measurable area (ratios to it overflow).
 MAX_COORDINATE = 1e7
@@ -35,18 +37,6 @@ OTHER_ALIASES = {
 }
 
 
-def parse_size(text: str) -> tuple[float, float]:
-    """``"WxH"`` -> ``(W, H)`` in pixels."""
-    parts = str(text).lower().replace("×", "x").split("x")
-    try:
-        w, h = (float(p) for p in parts)
-    except ValueError:
-        raise ValueError(f"image size must be WxH (e.g. 640x480), got {text!r}") from None
-    if not (np.isfinite(w) and np.isfinite(h) and w > 0 and h > 0):
-        raise ValueError(f"image size must be positive, got {text!r}")
-    return w, h
-
-
 def from_array(coords, ids=None) -> pd.DataFrame:
     """An ``(N, 4)`` array of ``x1, y1, x2, y2`` -> the canonical table."""
     coords = np.asarray(coords, dtype=float).reshape(-1, 4)
@@ -60,7 +50,7 @@ def from_array(coords, ids=None) -> pd.DataFrame:
 
 
 def from_frame(frame: pd.DataFrame, columns: dict[str, str] | None = None, source: str = "input") -> pd.DataFrame:
-    """A table with box columns found by name (SPEC §6) -> the canonical table.
+    """A table with box columns found by name (docs/semantics.md §6) -> the canonical table.
 
     ``columns`` maps canonical names (``x1``, ``x``, ``w``, ``image_id``...) to the frame's own
     headers and wins over the aliases. Non-numeric coordinates make the box invalid, not the file.
@@ -73,7 +63,7 @@ def from_frame(frame: pd.DataFrame, columns: dict[str, str] | None = None, sourc
                 found[canonical] = by_lower[alias]
     for canonical, header in (columns or {}).items():
         if header not in frame.columns:
-            raise ValueError(f"{source}: --columns names {header!r} for {canonical}, but the columns are: "
+            raise ValueError(f"{source}: columns maps {canonical} to {header!r}, but the columns are: "
                              f"{', '.join(map(str, frame.columns))}")
         found[canonical] = header
 
@@ -105,7 +95,7 @@ def from_frame(frame: pd.DataFrame, columns: dict[str, str] | None = None, sourc
     else:
         raise ValueError(
             f"{source}: no box columns found; columns are: {', '.join(map(str, frame.columns)) or '(none)'}; "
-            "expected x1,y1,x2,y2 or xmin,ymin,xmax,ymax or x,y,w,h (or map them with --columns)")
+            "expected x1,y1,x2,y2 or xmin,ymin,xmax,ymax or x,y,w,h (or map them with columns)")
 
     table = pd.DataFrame({
         "roi_id": frame[found["roi_id"]].to_numpy() if "roi_id" in found else np.arange(n),
@@ -128,13 +118,19 @@ def from_frame(frame: pd.DataFrame, columns: dict[str, str] | None = None, sourc
 def normalise(boxes, image_size=None) -> pd.DataFrame:
     """Anything box-like -> the canonical table, validated.
 
-    Accepts a canonical or CSV-like DataFrame, an ``(N, 4)`` array or a list of ``(x1, y1, x2, y2)``.
-    ``image_size`` ``(W, H)`` fills every box's image size where the input has none.
+    Accepts a DataFrame (box columns found by name, docs/semantics.md §6), an ``(N, 4)`` array or
+    sequence of ``(x1, y1, x2, y2)``, torchvision-style ``(N, 5)`` rois (batch index first: it
+    becomes ``image_id``), or a list of dicts with box keys. ``image_size`` ``(W, H)`` or ``"WxH"``
+    fills every box's image size where the input has none. Raises ``TypeError``/``ValueError``
+    naming ``boxes`` or ``image_size``.
     """
+    image_size = parse_size(image_size)
     if isinstance(boxes, pd.DataFrame):
-        table = boxes.copy() if set(IDENTITY) <= set(boxes.columns) else from_frame(boxes)
+        table = boxes.copy() if set(IDENTITY) <= set(boxes.columns) else from_frame(boxes, source="boxes")
+    elif isinstance(boxes, (list, tuple)) and boxes and all(isinstance(b, dict) for b in boxes):
+        table = from_frame(pd.DataFrame(list(boxes)), source="boxes")
     else:
-        table = from_array(boxes)
+        table = _from_sequence(boxes)
     n = len(table)
     for side, index in (("image_width", 0), ("image_height", 1)):
         if side not in table.columns:
@@ -147,6 +143,28 @@ def normalise(boxes, image_size=None) -> pd.DataFrame:
     table["invalid"] = table["invalid"].fillna("").astype(object)
     table["invalid"] = validate(table)
     return table.reset_index(drop=True)
+
+
+def _from_sequence(boxes) -> pd.DataFrame:
+    if isinstance(boxes, (str, bytes, dict)) or not hasattr(boxes, "__len__"):
+        raise TypeError("boxes must be a DataFrame, an (N, 4) or (N, 5) array, or a list of boxes or dicts; "
+                        f"got {type(boxes).__name__}")
+    try:
+        array = np.asarray(boxes, dtype=float)
+    except (TypeError, ValueError):
+        raise ValueError("boxes must hold numbers: (x1, y1, x2, y2) per box, or (batch, x1, y1, x2, y2)") from None
+    if array.size == 0:
+        return from_array(np.zeros((0, 4)))
+    if array.ndim == 1 and array.shape[0] in (4, 5):
+        array = array[None, :]
+    if array.ndim != 2 or array.shape[1] not in (4, 5):
+        raise ValueError(f"boxes must have shape (N, 4) or (N, 5) (torchvision rois), got {array.shape}")
+    if array.shape[1] == 4:
+        return from_array(array)
+    table = from_array(array[:, 1:])
+    batch = array[:, 0]
+    table["image_id"] = pd.array(np.where(np.isfinite(batch), batch, -1).astype(np.int64), dtype="Int64")
+    return table
 
 
 def validate(table: pd.DataFrame) -> np.ndarray:

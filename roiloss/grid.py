@@ -1,4 +1,4 @@
-"""The sampling grid (SPEC §4): bins, sample points and cell coefficients, in long format.
+"""The sampling grid (docs/semantics.md §4): bins, sample points and cell coefficients, in long format.
 
 All coordinates are feature-area units (cell ``j`` spans ``[j, j + 1)``, centre ``j + 0.5``).
 Every 2-D row is the pairing of a row-axis row with a column-axis row of the same box and bin.
@@ -9,32 +9,78 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .engine import Geometry, axes, cross_entries, pair_by_box
+from .analysis import model_boxes
+from .geometry import map_length
+from .methods import axes
+from .semantics import Semantics
 
-LEVELS = ("bins", "samples", "cells")
+DETAILS = ("bins", "samples", "cells")
 
 
-def grid_table(table: pd.DataFrame, geometry: Geometry, methods: list[str], level: str) -> pd.DataFrame:
-    """The grid of every valid box of a canonical table, for each method, at one level."""
-    if level not in LEVELS:
-        raise ValueError(f"level must be one of {', '.join(LEVELS)}, got {level!r}")
-    ok = np.flatnonzero(table["invalid"].to_numpy(dtype=object) == "")
-    coords = [table[c].to_numpy(dtype=float)[ok] for c in ("x1", "y1", "x2", "y2", "image_width", "image_height")]
-    ids = table["roi_id"].to_numpy()[ok]
+def pair_by_box(box_y: np.ndarray, box_x: np.ndarray, n_boxes: int) -> tuple[np.ndarray, np.ndarray]:
+    """Every pair ``(i, j)`` with ``box_y[i] == box_x[j]``; both inputs sorted by box."""
+    per_box_x = np.bincount(box_x, minlength=n_boxes)
+    first_x = np.cumsum(per_box_x) - per_box_x
+    repeat = per_box_x[box_y]
+    yi = np.repeat(np.arange(len(box_y)), repeat)
+    within = np.arange(repeat.sum()) - np.repeat(np.cumsum(repeat) - repeat, repeat)
+    return yi, first_x[box_y[yi]] + within
+
+
+def cross_entries(ey, ex, n_boxes: int) -> dict[str, np.ndarray]:
+    """2-D coefficients: every row entry times every column entry of the same box."""
+    yi, xi = pair_by_box(ey.box, ex.box, n_boxes)
+    out = {
+        "box": ey.box[yi],
+        "bin_y": ey.bin[yi], "bin_x": ex.bin[xi],
+        "cell_y": ey.cell[yi], "cell_x": ex.cell[xi],
+        "weight": ey.weight[yi] * ex.weight[xi],
+    }
+    order = np.lexsort((out["cell_x"], out["cell_y"], out["bin_x"], out["bin_y"], out["box"]))
+    return {k: v[order] for k, v in out.items()}
+
+
+def grid_table(table: pd.DataFrame, semantics: Semantics, detail: str) -> pd.DataFrame:
+    """The grid of every valid box of a canonical table, for each method, at one level of detail.
+
+    Each box is on its own pyramid level (and, with a multi-scale resize, at each input scale);
+    coordinates are feature-area units of that level's map in the model's frame.
+    """
+    if detail not in DETAILS:
+        raise ValueError(f"detail must be one of {', '.join(DETAILS)}, got {detail!r}")
+    ids = table["roi_id"].to_numpy()
     frames = []
-    for method in methods:
-        ax = axes(method, *coords, geometry)
-        columns = {"bins": _bins, "samples": _samples, "cells": _cells}[level](ax, len(ok))
-        box = columns.pop("box")
-        frame = pd.DataFrame({"roi_id": ids[box], "method": method, **columns})
-        frame["_order"] = box
-        frames.append(frame)
+    scales = semantics.resize.scales if semantics.resize.active else (None,)
+    for k, short in enumerate(scales):
+        boxes = model_boxes(table, semantics, short)
+        for stride in np.unique(boxes.stride[np.isfinite(boxes.stride)]):
+            rows = np.flatnonzero(boxes.stride == stride)
+            geometry = semantics.geometry.at_stride(float(stride))
+            coords = [c[rows] for c in (boxes.x1, boxes.y1, boxes.x2, boxes.y2)]
+            maps = [map_length(side[rows], stride) for side in (boxes.padded_width, boxes.padded_height)]
+            for j, method in enumerate(semantics.methods):
+                columns = {"bins": _bins, "samples": _samples, "cells": _cells}[detail](
+                    axes(method, *coords, *maps, geometry), len(rows))
+                box = rows[columns.pop("box")]
+                head = {"roi_id": ids[box]}
+                if short is not None:
+                    head["short_side"] = float(short)
+                if boxes.level is not None:
+                    head["level"] = boxes.level[box]
+                head["stride"] = float(stride)
+                frame = pd.DataFrame({**head, "method": method, **columns})
+                frame["_order"] = (box * len(scales) + k) * len(semantics.methods) + j
+                frames.append(frame)
     if not frames:
-        return pd.DataFrame()
-    out = pd.concat(frames, ignore_index=True)
-    out["_method"] = out["method"].map({m: i for i, m in enumerate(methods)})
-    out = out.sort_values(["_order", "_method"], kind="stable").drop(columns=["_order", "_method"])
-    return out.reset_index(drop=True)
+        return pd.DataFrame(columns=["roi_id", "method"])
+    out = pd.concat(frames, ignore_index=True).sort_values("_order", kind="stable").drop(columns="_order")
+    out = out.reset_index(drop=True)
+    if detail == "samples":
+        out.insert(out.columns.get_loc("weight"), "cell_center_y", out["cell_y"] + 0.5)
+        out.insert(out.columns.get_loc("weight"), "cell_center_x", out["cell_x"] + 0.5)
+        out["cell_y"] = out["cell_y"].astype("Int64")
+        out["cell_x"] = out["cell_x"].astype("Int64")
+    return out
 
 
 def _bins(ax, n_boxes):

@@ -16,8 +16,10 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.patches import Rectangle  # noqa: E402
 
-from .engine import Geometry  # noqa: E402
+from .analysis import ModelBoxes  # noqa: E402
 from .grid import grid_table  # noqa: E402
+from .semantics import Semantics  # noqa: E402
+from .methods import METHODS  # noqa: E402
 from .writers import atomic_output  # noqa: E402
 
 LOST = "#3373f2"    # box area the method never reads
@@ -29,17 +31,25 @@ PANEL_INCHES = 5.0
 DPI = 100
 
 
-def plot_box(table: pd.DataFrame, metrics: pd.DataFrame, geometry: Geometry, methods: list[str], path: str,
+def plot_box(table: pd.DataFrame, model: ModelBoxes, metrics: pd.DataFrame, semantics: Semantics, path: str,
              title: str | None = None) -> tuple[int, int]:
-    """Draw the first box of ``table`` for every method into ``path`` (.png or .svg); return (width, height) px."""
+    """Draw the first box of ``table`` for every method into ``path`` (.png or .svg); return (width, height) px.
+
+    ``model`` is the box in the model's frame (:func:`roiloss.analysis.model_boxes`): the figure
+    shows its level's grid in the model's frame, at the first input scale.
+    """
     box = table.iloc[[0]]
-    s = geometry.stride
-    r = np.array([box.x1.iat[0], box.y1.iat[0], box.x2.iat[0], box.y2.iat[0]]) / s
-    cells = grid_table(box, geometry, methods, "cells")
-    bins = grid_table(box, geometry, methods, "bins")
-    samples = grid_table(box, geometry, methods, "samples")
-    map_w = math.ceil(box.image_width.iat[0] / s) if not np.isnan(box.image_width.iat[0]) else None
-    map_h = math.ceil(box.image_height.iat[0] / s) if not np.isnan(box.image_height.iat[0]) else None
+    methods = list(semantics.methods)
+    s = float(model.stride[0])
+    r = np.array([model.x1[0], model.y1[0], model.x2[0], model.y2[0]]) / s
+
+    def first_scale(frame):
+        return frame[frame.short_side == frame.short_side.iat[0]] if "short_side" in frame and len(frame) else frame
+
+    cells, bins, samples = (first_scale(grid_table(box, semantics, d)) for d in ("cells", "bins", "samples"))
+    metrics = first_scale(metrics)
+    map_w = math.ceil(model.padded_width[0] / s) if not np.isnan(model.padded_width[0]) else None
+    map_h = math.ceil(model.padded_height[0] / s) if not np.isnan(model.padded_height[0]) else None
 
     lo_x = min(np.floor(r[0]), cells.cell_x.min() if len(cells) else np.inf) - 1
     hi_x = max(np.ceil(r[2]), cells.cell_x.max() + 1 if len(cells) else -np.inf) + 1
@@ -98,7 +108,7 @@ def _panel(ax, method, r, view, map_size, stride, cells, bins, samples, metrics)
         ax.add_patch(Rectangle((b.x0, b.y0), b.width, b.height, fill=False, edgecolor=BIN, lw=1.2, ls="--", zorder=5))
     ax.add_patch(Rectangle((r[0], r[1]), r[2] - r[0], r[3] - r[1], fill=False, edgecolor=BOX, lw=2, zorder=6))
     points = samples.drop_duplicates(["bin_y", "bin_x", "sample_y", "sample_x"])
-    if not method.startswith("roipool"):  # pooling reads whole cells; its "samples" are the cell centres
+    if METHODS[method].kind == "sample":  # pooling reads whole cells; its "samples" are the cell centres
         good = points[points.valid]
         ax.scatter(good.x, good.y, s=14, color="black", zorder=7)
         bad = points[~points.valid]

@@ -1,8 +1,9 @@
 """Box readers: CSV and COCO JSON (LVIS too), from a file or stdin, into canonical box tables.
 
-Readers yield the canonical table (:mod:`roiloss.boxes`) in chunks so a file of any size is read
-with bounded memory. A file that cannot be read at all raises :class:`InputError` naming the file
-and the place; a bad box inside a good file keeps its row, marked invalid with the reason.
+:func:`read_boxes` reads a whole file; :func:`iter_boxes` streams it in validated chunks, so a
+file of any size is read with bounded memory. A file that cannot be read at all raises
+:class:`InputError` naming the file and the place; a bad box inside a good file keeps its row,
+marked invalid with the reason (docs/semantics.md §6), unless ``strict`` makes it an error.
 """
 
 from __future__ import annotations
@@ -21,13 +22,15 @@ import numpy as np
 import pandas as pd
 
 from . import boxes as _boxes
+from .geometry import parse_size
 
 CHUNK_ROWS = 250_000  # rows per chunk: bounds memory on inputs of any size
 FORMATS = ("csv", "coco")
 
 
-class InputError(Exception):
-    """The input cannot be read; the message names the file and the place."""
+class InputError(ValueError):
+    """The input cannot be read (or, in strict mode, holds an invalid box); the message names the
+    file and the place."""
 
 
 @dataclass
@@ -66,6 +69,71 @@ def open_boxes(path: str, input_format: str | None = None, columns: dict[str, st
         return Source(name, fmt, _split(table, chunk_rows), notes)
     return Source(name, fmt, read_csv(data if data is not None else path, head, name, columns=columns,
                                       chunk_rows=chunk_rows), {})
+
+
+def iter_boxes(path, format: str | None = None, columns: dict[str, str] | None = None, skip_crowd: bool = False,
+               strict: bool = False, image_size=None, chunk_rows: int = CHUNK_ROWS, stdin=None) -> Source:
+    """Open a box file and stream it as validated canonical tables.
+
+    Args:
+        path: a file path, or ``"-"`` for standard input.
+        format: ``csv`` or ``coco``; sniffed from the content when ``None``.
+        columns: maps canonical names (``x1``, ``x``, ``w``, ``image_id``, ...) to CSV headers.
+        skip_crowd: leave out COCO crowd boxes (counted in ``notes["skipped_crowd"]``).
+        strict: an invalid box raises :class:`InputError` naming its CSV line or JSON path.
+        image_size: ``(W, H)`` or ``"WxH"`` for boxes whose input gives no image size.
+
+    Returns:
+        A :class:`Source`: ``name``, ``format``, ``notes`` and ``chunks``, an iterator of canonical
+        tables (columns ``roi_id, image_id, category, x1, y1, x2, y2, image_width, image_height,
+        invalid`` and ``position``, the box's 0-based place in the file; COCO adds ``iscrowd``).
+    """
+    image_size = parse_size(image_size)
+    source = open_boxes(path, input_format=format, columns=columns, skip_crowd=skip_crowd, stdin=stdin,
+                        chunk_rows=chunk_rows)
+
+    def chunks():
+        for chunk in source.chunks:
+            table = _boxes.normalise(chunk, image_size=image_size)
+            if strict:
+                _raise_first_invalid(table, source)
+            yield table
+
+    return Source(source.name, source.format, chunks(), source.notes)
+
+
+def read_boxes(path, format: str | None = None, columns: dict[str, str] | None = None, skip_crowd: bool = False,
+               strict: bool = False, image_size=None) -> pd.DataFrame:
+    """Read a whole box file into one canonical table (see :func:`iter_boxes` for the arguments).
+
+    Example:
+        >>> import pathlib, tempfile
+        >>> path = pathlib.Path(tempfile.mkdtemp()) / "boxes.csv"
+        >>> _ = path.write_text("x1,y1,x2,y2,label\\n10,20,50,60,cat\\n")
+        >>> read_boxes(path)[["category", "x1", "y1", "x2", "y2", "invalid"]].values.tolist()
+        [['cat', 10.0, 20.0, 50.0, 60.0, '']]
+    """
+    source = iter_boxes(path, format=format, columns=columns, skip_crowd=skip_crowd, strict=strict,
+                        image_size=image_size)
+    tables = list(source.chunks)
+    return pd.concat(tables, ignore_index=True) if tables else _boxes.normalise(np.zeros((0, 4)))
+
+
+def place(table: pd.DataFrame, row: int, fmt: str) -> str:
+    """Where box ``row`` of a chunk stands in its file: ``line N`` or ``$.annotations[i].field``."""
+    position = int(table["position"].iat[row]) if "position" in table.columns else row
+    if fmt == "coco":
+        field_ = "image_id" if table["invalid"].iat[row] in ("unknown-image", "bad image size") else "bbox"
+        return f"$.annotations[{position}].{field_}"
+    return f"line {position + 2}"
+
+
+def _raise_first_invalid(table: pd.DataFrame, source: Source) -> None:
+    bad = np.flatnonzero(table["invalid"].to_numpy(dtype=object) != "")
+    if len(bad):
+        rows = f"{int(table['position'].iat[0])}-{int(table['position'].iat[-1])}" if "position" in table else "all"
+        raise InputError(f"{source.name}: {place(table, bad[0], source.format)}: invalid box "
+                         f"({table['invalid'].iat[bad[0]]}) [strict; {len(bad)} invalid among boxes {rows}]")
 
 
 def _read_head(path: str, name: str, size: int = 65536) -> bytes:

@@ -21,14 +21,14 @@ def _session(node, inputs, dtype):
 
 
 @lru_cache(maxsize=None)
-def _roi_align(rows, cols, ratio, stride, mode):
+def _roi_align(rows, cols, ratio, stride, mode, elem=TensorProto.DOUBLE):
     node = helper.make_node("RoiAlign", ["X", "rois", "batch"], ["Y"], mode="avg", output_height=rows,
                             output_width=cols, sampling_ratio=ratio, spatial_scale=1.0 / stride,
                             coordinate_transformation_mode=mode)
-    inputs = [helper.make_tensor_value_info("X", TensorProto.DOUBLE, None),
-              helper.make_tensor_value_info("rois", TensorProto.DOUBLE, None),
+    inputs = [helper.make_tensor_value_info("X", elem, None),
+              helper.make_tensor_value_info("rois", elem, None),
               helper.make_tensor_value_info("batch", TensorProto.INT64, None)]
-    return _session(node, inputs, TensorProto.DOUBLE)
+    return _session(node, inputs, elem)
 
 
 @lru_cache(maxsize=None)
@@ -43,14 +43,26 @@ def one_hot(height, width, dtype):
     return np.eye(height * width, dtype=dtype).reshape(1, height * width, height, width)
 
 
-def roi_align(boxes, map_h, map_w, pool, ratio, stride, aligned):
-    """Coefficients ``(boxes, rows, cols, map_h, map_w)`` from ONNX RoiAlign (avg, float64)."""
+def roi_align(boxes, map_h, map_w, pool, ratio, stride, aligned, dtype=np.float64):
+    """Coefficients ``(boxes, rows, cols, map_h, map_w)`` from ONNX RoiAlign (avg).
+
+    ``dtype`` float64 (default) or float32: X and rois in that type, so the kernel's arithmetic
+    (``x * spatial_scale``, bin sizes, sample positions, validity tests) runs in it. ``spatial_scale``
+    is a float attribute: ``float32(1/stride)`` in both.
+    """
+    dtype = np.dtype(dtype)
+    elem = {np.dtype(np.float64): TensorProto.DOUBLE, np.dtype(np.float32): TensorProto.FLOAT}[dtype]
     mode = "half_pixel" if aligned else "output_half_pixel"
-    session = _roi_align(pool[0], pool[1], ratio, float(stride), mode)
-    rois = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
-    y = session.run(None, {"X": one_hot(map_h, map_w, np.float64), "rois": rois,
+    session = _roi_align(pool[0], pool[1], ratio, float(stride), mode, elem)
+    rois = np.asarray(boxes, dtype=dtype).reshape(-1, 4)
+    y = session.run(None, {"X": one_hot(map_h, map_w, dtype), "rois": rois,
                            "batch": np.zeros(len(rois), dtype=np.int64)})[0]
     return y.reshape(len(rois), map_h, map_w, pool[0], pool[1]).transpose(0, 3, 4, 1, 2)
+
+
+def roi_align32(boxes, map_h, map_w, pool, ratio, stride, aligned):
+    """:func:`roi_align` with float32 X and rois: the frameworks' float32 kernel."""
+    return roi_align(boxes, map_h, map_w, pool, ratio, stride, aligned, dtype=np.float32)
 
 
 def max_roi_pool(boxes, map_h, map_w, pool, stride):

@@ -1,0 +1,192 @@
+"""The resolved semantics of one analysis: methods, geometry, pyramid, input transform, preset.
+
+:func:`resolve` is the one place where a preset and explicit settings meet: every setting left at
+``None`` takes the preset's value (or the default), every explicit one wins. The command line and
+the Python API both call it, so they resolve identically.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+from .geometry import Geometry, parse_size
+from .methods import METHODS, resolve_methods
+from .presets import HEADS, PRESETS, Preset
+from .pyramid import Pyramid, parse_levels, parse_strides
+from .transforms import RULES, Resize
+
+DEFAULTS = {"stride": 16.0, "pool": 7, "sampling_ratio": 2, "placement": "centered", "arithmetic": "float32"}
+
+
+@dataclass(frozen=True)
+class Semantics:
+    """Everything that decides which cells are read: see ``docs/semantics.md``.
+
+    ``pyramid`` is ``None`` for a single feature map at ``geometry.stride``; ``resize`` is the
+    model's input transform (``Resize()`` = none).
+    """
+
+    methods: tuple[str, ...]
+    geometry: Geometry = field(default_factory=Geometry)
+    pyramid: Pyramid | None = None
+    resize: Resize = field(default_factory=Resize)
+    preset: str | None = None
+    head: str = "box"
+
+    def with_geometry(self, **changes) -> "Semantics":
+        """A copy with some geometry fields changed (``stride`` drops the pyramid)."""
+        geometry = replace(self.geometry, **changes)
+        pyramid = None if "stride" in changes else self.pyramid
+        return replace(self, geometry=geometry, pyramid=pyramid)
+
+    def with_methods(self, methods) -> "Semantics":
+        return replace(self, methods=tuple(resolve_methods(methods)))
+
+    def describe(self) -> str:
+        """The resolved semantics in one line, as every report prints it."""
+        g = self.geometry
+        parts = [f"preset {self.preset} ({self.head} head)"] if self.preset else []
+        parts.append(f"methods {','.join(self.methods)}")
+        if self.resize.active:
+            parts.append(self.resize.describe())
+        parts.append(self.pyramid.describe() if self.pyramid else f"stride {g.stride:g}")
+        rows, cols = g.pool
+        parts += [f"pool {rows}x{cols}", f"sampling ratio {g.sampling_ratio or 'adaptive'}",
+                  f"placement {g.placement}", f"arithmetic {g.arithmetic}"]
+        aligned = [f"aligned={METHODS[m].aligned}" for m in self.methods if METHODS[m].aligned is not None]
+        if aligned:
+            parts.append(",".join(aligned))
+        return " | ".join(parts)
+
+    def to_dict(self) -> dict:
+        """Plain values for machine reports."""
+        g = self.geometry
+        out = {"preset": self.preset, "head": self.head, "methods": list(self.methods), "stride": g.stride,
+               "pool": list(g.pool), "sampling_ratio": g.sampling_ratio, "sample_placement": g.placement,
+               "arithmetic": g.arithmetic,
+               "resize": {"rule": self.resize.rule, "short": list(self.resize.short), "max_size": self.resize.max_size,
+                          "size": list(self.resize.size) if self.resize.size else None,
+                          "pad_divisor": self.resize.pad_divisor}}
+        if self.pyramid:
+            p = self.pyramid
+            out.update(levels=list(p.levels), strides=p.strides, mapper=p.mapper, canonical_scale=p.canonical_scale,
+                       canonical_level=p.canonical_level)
+        out["summary"] = self.describe()
+        return out
+
+
+def resolve(preset: str | Preset | None = None, head: str = "box", methods=None, stride=None, pool=None,
+            sampling_ratio=None, sample_placement=None, arithmetic=None, pyramid: Pyramid | None = None,
+            strides=None, levels=None, level_mapper=None, canonical_scale=None, canonical_level=None,
+            resize: str | Resize | None = None, min_size=None, max_size=None, pad_divisor=None) -> Semantics:
+    """Resolve settings against a preset; ``None`` means "not given". Raises ``ValueError``/``TypeError``
+    naming the parameter at fault.
+
+    Args:
+        preset: a name from :data:`roiloss.PRESETS` (or a :class:`Preset`).
+        head: ``box`` or ``mask``: which head's pool size a preset gives.
+        methods, stride, pool, sampling_ratio, sample_placement, arithmetic: see :func:`roiloss.analyze`.
+        pyramid: a :class:`Pyramid`; or build one with ``strides`` (``"4,8,16,32"``) or ``levels``
+            (``"2-5"``), ``level_mapper``, ``canonical_scale``, ``canonical_level``. A ``stride``
+            given explicitly means one feature map (a preset's pyramid is dropped).
+        resize: a rule name (``torchvision``, ``detectron2``, ``mmdet``, ``maskrcnn-benchmark``,
+            ``fast-rcnn``, ``square``, ``none``, or ``fixed:WxH``) or a :class:`Resize`;
+            ``min_size`` (one short side or several), ``max_size`` and ``pad_divisor`` override it.
+    """
+    if isinstance(preset, str):
+        if preset not in PRESETS:
+            raise ValueError(f"preset must be one of {', '.join(PRESETS)}, got {preset!r}")
+        preset = PRESETS[preset]
+    elif preset is not None and not isinstance(preset, Preset):
+        raise TypeError(f"preset must be a name or a Preset, got {type(preset).__name__}")
+    if head not in HEADS:
+        raise ValueError(f"head must be one of {', '.join(HEADS)}, got {head!r}")
+
+    def pick(value, preset_value, default):
+        return value if value is not None else preset_value if preset_value is not None else default
+
+    geometry = Geometry(
+        stride=pick(stride, preset.stride if preset else None, DEFAULTS["stride"]),
+        pool=pick(pool, preset.pool(head) if preset else None, DEFAULTS["pool"]),
+        sampling_ratio=pick(sampling_ratio, preset.sampling_ratio if preset else None, DEFAULTS["sampling_ratio"]),
+        placement=pick(sample_placement, None, DEFAULTS["placement"]),
+        arithmetic=pick(arithmetic, None, DEFAULTS["arithmetic"]),
+    )
+    names = resolve_methods(methods if methods is not None else preset.method if preset else None)
+
+    if strides is not None and levels is not None:
+        raise ValueError("give strides or levels, not both")
+    level_list = parse_strides(strides) if strides is not None else parse_levels(levels) if levels is not None else None
+    if stride is not None and (pyramid is not None or level_list is not None):
+        raise ValueError("give stride (one feature map) or a pyramid (strides/levels), not both")
+    if pyramid is not None and not isinstance(pyramid, Pyramid):
+        raise TypeError(f"pyramid must be a roiloss.Pyramid, got {type(pyramid).__name__}")
+    base = pyramid or (None if stride is not None else preset.pyramid if preset else None)
+    mapper_given = any(v is not None for v in (level_mapper, canonical_scale, canonical_level))
+    if base is not None or level_list is not None or mapper_given:
+        base = (base or Pyramid()).with_overrides(levels=level_list, mapper=level_mapper,
+                                                  canonical_scale=canonical_scale, canonical_level=canonical_level)
+    return Semantics(methods=tuple(names), geometry=geometry, pyramid=base,
+                     resize=resolve_resize(resize, preset, min_size, max_size, pad_divisor),
+                     preset=preset.name if preset else None, head=head)
+
+
+def resolve_resize(resize, preset: Preset | None, min_size=None, max_size=None, pad_divisor=None) -> Resize:
+    """The input transform: ``resize`` (a name, ``fixed:WxH`` or a :class:`Resize`), else the
+    preset's, else none; then the explicit ``min_size``/``max_size``/``pad_divisor``."""
+    if isinstance(resize, Resize):
+        base = resize
+    elif isinstance(resize, str):
+        rule, _, size = resize.partition(":")
+        if rule not in RULES:
+            raise ValueError(f"resize must be one of {', '.join(RULES)} (fixed as fixed:WxH), got {resize!r}")
+        if rule == "fixed":
+            base = Resize("fixed", size=parse_size(size or None, "resize fixed:WxH"))
+        elif preset is not None and preset.resize.rule == rule:
+            base = preset.resize
+        else:
+            base = Resize(rule, **_rule_defaults(rule))
+    elif resize is None:
+        base = preset.resize if preset else Resize()
+    else:
+        raise TypeError(f"resize must be a rule name or a roiloss.Resize, got {type(resize).__name__}")
+    changes = {}
+    if min_size is not None:
+        if base.rule in ("none", "fixed"):
+            raise ValueError(f"min_size needs a resize rule that sets a short side (resize is {base.rule!r})")
+        changes["short"] = _parse_sides(min_size)
+    if max_size is not None:
+        changes["max_size"] = float(max_size)
+    if pad_divisor is not None:
+        changes["pad_divisor"] = pad_divisor
+    return replace(base, **changes) if changes else base
+
+
+def _rule_defaults(rule: str) -> dict:
+    if rule == "fast-rcnn":
+        return {"short": (600,), "max_size": 1000}
+    if rule == "square":
+        return {"short": (800,), "max_size": 1024}
+    if rule == "none":
+        return {}
+    return {"short": (800,), "max_size": 1333, "pad_divisor": 32}
+
+
+def _parse_sides(value) -> tuple[float, ...]:
+    """``800``, ``"640,672,800"``, ``"640-800:32"`` or a sequence -> short sides."""
+    if isinstance(value, (int, float)):
+        return (value,)
+    if isinstance(value, (list, tuple)):
+        return tuple(float(v) for v in value)
+    text = str(value).strip()
+    try:
+        if "-" in text:
+            span, _, step = text.partition(":")
+            a, b = (int(v) for v in span.split("-"))
+            step = int(step or 32)
+            if b < a or step <= 0:
+                raise ValueError
+            return tuple(range(a, b + 1, step))
+        return tuple(float(v) for v in text.split(","))
+    except ValueError:
+        raise ValueError(f"min_size must be N, N,N,... or LOW-HIGH[:STEP], got {value!r}") from None

@@ -1,0 +1,141 @@
+"""Every rich table roiloss prints, laid out for a real terminal (80 columns and up).
+
+User strings (ids, categories, paths, reasons) are escaped before they reach rich, so ``[/]`` in
+a category is text, not markup. Nothing here is machine output: that is :mod:`roiloss.writers`.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import numpy as np
+import pandas as pd
+from rich import box as boxes
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from .stats import STAT_METRICS
+from .values import compact, number
+
+WIDE = 120  # from this width on, per-box rows show image, category and box too
+
+
+def console(stream=None, stderr: bool = False) -> Console:
+    """A console on ``stream`` (stdout by default): colour only on a terminal and without
+    ``NO_COLOR``; the width of the terminal, else ``COLUMNS``, else 80."""
+    stream = stream or (sys.stderr if stderr else sys.stdout)
+    tty = hasattr(stream, "isatty") and stream.isatty()
+    columns = os.environ.get("COLUMNS", "")
+    width = int(columns) if columns.isdigit() and int(columns) > 0 else (None if tty else 80)
+    return Console(file=stream, width=width,
+                   no_color=bool(os.environ.get("NO_COLOR")) or not tty, highlight=False, soft_wrap=False)
+
+
+def _table(title: str | None = None) -> Table:
+    return Table(title=escape(title) if title else None, title_justify="left", header_style="bold",
+                 box=boxes.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
+
+
+def _text(value) -> str:
+    return escape(compact(value)) if value is not None and value is not pd.NA else "-"
+
+
+def counts_table(summary: pd.DataFrame, by: str | None = None, title: str = "Boxes per method") -> Table:
+    """Per method (and group): boxes, share losing anything, sub-cell and invalid counts."""
+    table = _table(title)
+    table.add_column("method", no_wrap=True)
+    if by:
+        table.add_column(by, justify="right", no_wrap=True)
+    for name in ("boxes", "lost>0", "sub-cell", "invalid"):
+        table.add_column(name, justify="right", no_wrap=True)
+    for _, row in summary.iterrows():
+        cells = [escape(str(row["method"]))] + ([_text(row[by])] if by else [])
+        cells += [str(row["boxes"]), number(row["lost_any_share"]), str(row["sub_cell"]), str(row["invalid"])]
+        table.add_row(*cells)
+    return table
+
+
+def summary_table(summary: pd.DataFrame, by: str | None = None, title: str = "Metrics per method") -> Table:
+    """One row per method (and group) and metric: mean, median, p95, max. Fits 80 columns."""
+    table = _table(title)
+    table.add_column("method", no_wrap=True)
+    if by:
+        table.add_column(by, justify="right", no_wrap=True)
+    table.add_column("metric", no_wrap=True)
+    for name in ("mean", "median", "p95", "max"):
+        table.add_column(name, justify="right", no_wrap=True)
+    for _, row in summary.iterrows():
+        for i, metric in enumerate(STAT_METRICS):
+            digits = 1 if metric == "shift_px" else 3
+            head = [escape(str(row["method"])) if i == 0 else ""] + ([_text(row[by]) if i == 0 else ""] if by else [])
+            table.add_row(*head, metric, *(number(row[f"{metric}_{s}"], digits) for s in ("mean", "median", "p95", "max")),
+                          end_section=i == len(STAT_METRICS) - 1)
+    return table
+
+
+ROW_COLUMNS = [("roi_id", "roi_id"), ("level", "level"), ("method", "method"), ("lost_frac", "lost"),
+               ("gained_frac", "gained"), ("outside_weight", "outside"), ("iou", "iou"), ("shift_px", "shift"),
+               ("flags", "flags")]
+WIDE_COLUMNS = [("image_id", "image"), ("category", "category"), ("box", "box (x1, y1, x2, y2)"),
+                ("empty_bins", "empty")]
+
+
+def rows_table(rows: pd.DataFrame, total: int, width: int = 80, wide: bool = False) -> Table:
+    """The first per-box rows; at ``width`` >= 120 (or ``wide``) with image, category, box and empty bins."""
+    shown = len(rows)
+    more = f", the rest not shown: --rows N or --format csv" if total > shown else ""
+    table = _table(f"Per-box rows ({shown} of {total}{more}; shift in input pixels)")
+    columns = [c for c in ROW_COLUMNS if c[0] in rows.columns]
+    if wide or width >= WIDE:
+        columns[1:1] = [c for c in WIDE_COLUMNS if c[0] in rows.columns or c[0] == "box"]
+    for name, header in columns:
+        numeric = name not in ("method", "flags", "image_id", "category", "box")
+        table.add_column(header, justify="right" if numeric else "left", no_wrap=name not in ("flags", "category"),
+                         overflow="fold")
+    for _, row in rows.iterrows():
+        cells = []
+        for name, _ in columns:
+            if name == "box":
+                cells.append(", ".join(number(row[c], 1) if np.isfinite(row[c]) else "?" for c in ("x1", "y1", "x2", "y2")))
+            elif name in ("roi_id", "image_id", "category", "method", "level", "empty_bins"):
+                cells.append(_text(row[name]))
+            elif name == "flags":
+                cells.append(escape(str(row[name]).replace(";", "; ")))
+            else:
+                cells.append(number(row[name], 1 if name == "shift_px" else 3))
+        table.add_row(*cells)
+    return table
+
+
+def frame_table(frame: pd.DataFrame) -> Table:
+    """Any DataFrame as a table (grid rows, presets, methods); text columns wrap."""
+    table = _table()
+    for column in frame.columns:
+        numeric = pd.api.types.is_numeric_dtype(frame[column].dtype) and not pd.api.types.is_bool_dtype(frame[column].dtype)
+        table.add_column(escape(str(column)), justify="right" if numeric else "left", no_wrap=numeric, overflow="fold")
+    for row in frame.itertuples(index=False):
+        table.add_row(*[_text(v) for v in row])
+    return table
+
+
+def checks_table(audit) -> Table:
+    table = _table("Checks")
+    for name, justify in (("check", "left"), ("value", "right"), ("limit", "right"), ("result", "left")):
+        table.add_column(name, justify=justify, overflow="fold")
+    for r in audit.results:
+        table.add_row(escape(r.name), number(r.value, 4), f"{r.check.limit:g}", "pass" if r.passed else "[bold red]FAIL[/]")
+    return table
+
+
+def worst_table(result) -> Table:
+    meaning = {"sub_cell_share": "shortest side, px", "invalid_share": "reason"}.get(result.check.metric, result.check.metric)
+    table = _table(f"{result.name}: worst boxes (value = {meaning})")
+    for name in ("roi_id", "image", "category", "box (x1, y1, x2, y2)", "value"):
+        table.add_column(name, justify="right" if name in ("roi_id", "value") else "left", overflow="fold")
+    for w in result.worst:
+        box = ", ".join(number(w[k], 1) for k in ("x1", "y1", "x2", "y2"))
+        value = number(w.get("value"), 4) if w.get("value") is not None else escape(str(w.get("reason", "-")))
+        table.add_row(_text(w["roi_id"]), _text(w["image_id"]), _text(w["category"]), box, value)
+    return table
