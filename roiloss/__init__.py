@@ -10,7 +10,8 @@ The public API (docs/semantics.md has the semantics):
 
 from .allocator import tune_allocator
 from .api import analyze, audit, coefficients, grid
-from .readers import InputError, iter_boxes, read_boxes
+from .errors import InputError, OutputError
+from .readers import iter_boxes, read_boxes
 from .geometry import Geometry
 from .methods import METHODS
 from .presets import PRESETS
@@ -18,6 +19,6 @@ from .pyramid import Pyramid
 from .semantics import Semantics, resolve
 from .transforms import Resize
 
-__all__ = ["analyze", "audit", "coefficients", "grid", "read_boxes", "iter_boxes", "InputError", "resolve", "tune_allocator", "Geometry", "METHODS", "PRESETS",
+__all__ = ["analyze", "audit", "coefficients", "grid", "read_boxes", "iter_boxes", "InputError", "OutputError", "resolve", "tune_allocator", "Geometry", "METHODS", "PRESETS",
            "Pyramid", "Resize", "Semantics"]
 __version__ = "0.2.0"

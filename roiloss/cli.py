@@ -24,9 +24,8 @@ from .methods import METHODS
 from .presets import HEADS, PRESETS
 from .pyramid import MAPPERS
 from .readers import FORMATS as INPUT_FORMATS
-from .readers import InputError
+from .errors import InputError, OutputError
 from .transforms import RULES
-from .writers import OutputError
 
 OUTPUT_FORMATS = ["table", "csv", "json", "jsonl"]
 

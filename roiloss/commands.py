@@ -22,7 +22,8 @@ from .cli import (
     semantics_options,
 )
 from .grid import DETAILS
-from .readers import InputError, iter_boxes
+from .errors import InputError
+from .readers import iter_boxes
 
 GRID_TABLE_ROWS = 50
 

@@ -9,7 +9,6 @@ marked invalid with the reason (docs/semantics.md §6), unless ``strict`` makes 
 from __future__ import annotations
 
 import csv
-import gc
 import io
 import re
 import sys
@@ -17,20 +16,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
-import msgspec
 import numpy as np
 import pandas as pd
 
 from . import boxes as _boxes
+from .coco import read_coco
 from .geometry import parse_size
+from .errors import InputError
 
 CHUNK_ROWS = 250_000  # rows per chunk: bounds memory on inputs of any size
 FORMATS = ("csv", "coco")
-
-
-class InputError(ValueError):
-    """The input cannot be read (or, in strict mode, holds an invalid box); the message names the
-    file and the place."""
 
 
 @dataclass
@@ -255,162 +250,3 @@ def parse_columns(spec: str | None) -> dict[str, str] | None:
             raise ValueError(f"--columns takes NAME=HEADER pairs with NAME in {', '.join(sorted(allowed))}; got {part!r}")
         mapping["roi_id" if key == "id" else key] = header
     return mapping
-
-
-# --- COCO JSON -------------------------------------------------------------------------------
-
-
-class _Image(msgspec.Struct, gc=False):
-    id: Any = None
-    width: Any = None
-    height: Any = None
-
-
-class _Category(msgspec.Struct, gc=False):
-    id: Any = None
-    name: Any = None
-
-
-class _Annotation(msgspec.Struct, gc=False):
-    id: Any = None
-    image_id: Any = None
-    category_id: Any = None
-    bbox: Any = None
-    iscrowd: Any = 0
-
-
-class _Coco(msgspec.Struct, gc=False):
-    """Only what roiloss reads; ``segmentation`` and every other field are skipped, never built."""
-
-    annotations: list[_Annotation] | None = None
-    images: list[_Image] = []
-    categories: list[_Category] = []
-
-
-_DECODER = msgspec.json.Decoder(_Coco)
-
-
-def read_coco(data: bytes, name: str, skip_crowd: bool = False) -> tuple[pd.DataFrame, dict]:
-    """The canonical table of a COCO/LVIS annotation file and what was found while reading it."""
-    collecting = gc.isenabled()
-    gc.disable()  # a million small objects would trigger useless collections while decoding
-    try:
-        coco = _DECODER.decode(data.lstrip(b"\xef\xbb\xbf"))
-    except msgspec.ValidationError as error:
-        raise InputError(f"{name}: not a COCO annotation file: {error}") from None
-    except msgspec.DecodeError as error:
-        raise InputError(f"{name}: {_json_error(str(error), data)}") from None
-    finally:
-        if collecting:
-            gc.enable()
-    if coco.annotations is None:
-        raise InputError(f"{name}: $.annotations is missing: not a COCO annotation file")
-
-    anns = coco.annotations
-    n = len(anns)
-    coords = np.full((n, 4), np.nan)
-    invalid = np.full(n, "", dtype=object)
-    bboxes = [a.bbox for a in anns]
-    try:
-        coords[:] = np.array(bboxes, dtype=float).reshape(n, 4)
-    except (ValueError, TypeError):  # some bbox is not 4 numbers: look at each
-        for i, bbox in enumerate(bboxes):
-            numbers = [_number(v) for v in bbox] if isinstance(bbox, list) else None
-            if numbers is None or len(numbers) != 4 or any(v is None for v in numbers):
-                invalid[i] = "bbox not 4 numbers"
-            else:
-                coords[i] = numbers
-    image_w, image_h, image_problem = _image_sizes(coco.images, [a.image_id for a in anns])
-    invalid = np.where(invalid == "", image_problem, invalid)
-    crowd = pd.Series([a.iscrowd for a in anns], dtype=object).isin([1, "1"]).to_numpy(dtype=np.int64)
-    category_ids = pd.Series([_key(a.category_id) for a in anns], dtype=object)
-    names = category_ids.map({_key(c.id): c.name for c in coco.categories})
-    ids = _column([a.id for a in anns])
-    # negative or zero widths and heights make x2 <= x1 / y2 <= y1 once converted
-    with np.errstate(over="ignore", invalid="ignore"):  # huge numbers become inf: flagged, not warned
-        x2, y2 = coords[:, 0] + coords[:, 2], coords[:, 1] + coords[:, 3]
-    table = pd.DataFrame({
-        "roi_id": ids if ids.dtype.kind in "iu" else np.where(pd.isna(ids), np.arange(n), ids),
-        "image_id": _column([a.image_id for a in anns]),
-        "category": names.where(names.notna(), category_ids).to_numpy(dtype=object),
-        "x1": coords[:, 0], "y1": coords[:, 1],
-        "x2": x2, "y2": y2,
-        "image_width": image_w, "image_height": image_h,
-        "iscrowd": crowd, "invalid": invalid,
-    })
-    table["position"] = np.arange(n)
-    notes = {"images": len(coco.images), "annotations": n, "crowd": int(crowd.sum())}
-    if skip_crowd:
-        table = table[crowd == 0].reset_index(drop=True)
-        notes["skipped_crowd"] = int(crowd.sum())
-    return table, notes
-
-
-def _image_sizes(images, wanted) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Width, height and problem ("", "unknown-image", "bad image size") of each wanted image id.
-
-    Looked up in C through a pandas index (a Python loop costs seconds on COCO train); a repeated
-    image id keeps its last entry.
-    """
-    known = pd.DataFrame({
-        "key": pd.Series([_key(image.id) for image in images], dtype=object),
-        "width": [_number(image.width) for image in images],
-        "height": [_number(image.height) for image in images],
-    }, columns=["key", "width", "height"]).drop_duplicates("key", keep="last")
-    width = pd.to_numeric(known["width"], errors="coerce").to_numpy(dtype=float)
-    height = pd.to_numeric(known["height"], errors="coerce").to_numpy(dtype=float)
-    with np.errstate(invalid="ignore"):
-        usable = np.isfinite(width) & np.isfinite(height) & (width > 0) & (height > 0)
-    keys = _column(known["key"].tolist())
-    wanted = _column(wanted)
-    if keys.dtype.kind in "iu" and wanted.dtype.kind in "iu":  # COCO's integer ids: no per-id Python work
-        position = pd.Index(keys).get_indexer(wanted)
-    else:
-        position = pd.Index(keys, dtype=object).get_indexer(pd.Index([_key(w) for w in wanted], dtype=object))
-    found = position >= 0
-    take = np.where(found, position, 0)
-    good = found & (usable[take] if len(known) else found)
-    problem = np.where(~found, "unknown-image", np.where(good, "", "bad image size")).astype(object)
-    if not len(known):
-        return np.full(len(wanted), np.nan), np.full(len(wanted), np.nan), problem
-    return np.where(good, width[take], np.nan), np.where(good, height[take], np.nan), problem
-
-
-def _column(values: list) -> np.ndarray:
-    """A list of JSON values as an int64 array when they are all integers, else as objects."""
-    if values and all(type(v) is int for v in values):
-        try:
-            return np.array(values, dtype=np.int64)
-        except OverflowError:
-            pass
-    array = np.empty(len(values), dtype=object)
-    array[:] = values
-    return array
-
-
-def _key(value):
-    """Ids compare as written in JSON, but 3 and 3.0 are the same image."""
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    return value
-
-
-def _number(value) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    return float(value)
-
-
-def _json_error(message: str, data: bytes) -> str:
-    """msgspec's "(byte N)" -> line and column."""
-    match = re.search(r"byte (\d+)", message)
-    if match:
-        offset = int(match.group(1))
-    elif "truncated" in message:
-        offset = len(data.rstrip())
-    else:
-        return f"not valid JSON: {message}"
-    line = data.count(b"\n", 0, offset) + 1
-    column = offset - (data.rfind(b"\n", 0, offset) + 1) + 1
-    reason = re.sub(r"\s*\(byte \d+\)", "", message)
-    return f"line {line}, column {column}: not valid JSON: {reason}"

@@ -15,11 +15,9 @@ import msgspec
 import numpy as np
 import pandas as pd
 
+from .errors import OutputError
+
 MACHINE_FORMATS = ("csv", "json", "jsonl")
-
-
-class OutputError(Exception):
-    """An output file cannot be written; the message names it."""
 
 
 @contextlib.contextmanager
