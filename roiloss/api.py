@@ -86,7 +86,7 @@ def analyze(boxes, *, preset: str | None = None, head: str = "box", methods=None
     return analyze_table(normalise(boxes, image_size=image_size), resolved)
 
 
-def coefficients(boxes, method: str = "roialign", *, stride: float | None = None, pool=None,
+def coefficients(boxes, method: str | None = None, *, stride: float | None = None, pool=None,
                  sampling_ratio: int | None = None, sample_placement: str | None = None,
                  arithmetic: str | None = None, image_size=None, preset: str | None = None, head: str = "box",
                  pyramid: Pyramid | None = None, resize: str | Resize | None = None,
@@ -96,7 +96,9 @@ def coefficients(boxes, method: str = "roialign", *, stride: float | None = None
     The coefficient of cell ``(cell_y, cell_x)`` in bin ``(bin_y, bin_x)`` is what the method's
     output in that bin would be for a one-hot feature map at that cell: for the sampling methods
     the frameworks' average-mode output, for the window methods ``1 / (cells in the window)``.
-    Cells are of the box's feature map (its pyramid level, in the model's frame).
+    Cells are of the box's feature map (its pyramid level, in the model's frame). ``method``
+    defaults to the preset's (or ``semantics``' only) method, else ``roialign``; other arguments as
+    :func:`analyze`.
 
     Returns:
         Columns ``roi_id, method, bin_y, bin_x, cell_y, cell_x, weight``; only non-zero weights,
@@ -107,10 +109,15 @@ def coefficients(boxes, method: str = "roialign", *, stride: float | None = None
         >>> c[["cell_y", "cell_x", "weight"]].values.tolist()
         [[0.0, 0.0, 0.25], [0.0, 1.0, 0.25], [1.0, 0.0, 0.25], [1.0, 1.0, 0.25]]
     """
-    (name,) = resolve_methods([method]) if isinstance(method, str) else resolve_methods(method)
-    resolved = semantics_of(semantics, preset=preset, head=head, methods=[name] if semantics is None else None,
-                            stride=stride, pool=pool, sampling_ratio=sampling_ratio,
-                            sample_placement=sample_placement, arithmetic=arithmetic, pyramid=pyramid, resize=resize)
+    resolved = semantics_of(semantics, preset=preset, head=head, stride=stride, pool=pool,
+                            sampling_ratio=sampling_ratio, sample_placement=sample_placement, arithmetic=arithmetic,
+                            pyramid=pyramid, resize=resize)
+    if method is None:  # a preset's (or a one-method semantics') method, else RoI Align
+        method = resolved.methods[0] if len(resolved.methods) == 1 else "roialign"
+    names = resolve_methods(method) if isinstance(method, (str, list, tuple)) else None
+    if names is None or len(names) != 1:
+        raise (TypeError if names is None else ValueError)(f"method must be one method name, got {method!r}")
+    (name,) = names
     table = normalise(boxes, image_size=image_size)
     boxes_ = model_boxes(table, resolved)
     ids = table["roi_id"].to_numpy()

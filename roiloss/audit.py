@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from .analysis import analyze_table
+from .errors import InputError
 from .methods import METHODS
 from .semantics import Semantics
 from .stats import STAT_METRICS, STATISTICS, describe, summarize
@@ -168,7 +169,12 @@ def default_checks(checks, max_invalid_share: float = 0.0) -> list[Check]:
 
 
 def run_audit(table: pd.DataFrame, semantics: Semantics, checks: list[Check], source: str = "boxes") -> Audit:
-    """Analyse a canonical box table and evaluate the checks (methods named by checks are added)."""
+    """Analyse a canonical box table and evaluate the checks (methods named by checks are added).
+
+    Raises :class:`~roiloss.errors.InputError` when there is no box: an empty input passes no gate.
+    """
+    if not len(table):
+        raise InputError(f"{source}: the input holds no boxes: nothing to audit")
     semantics = semantics.with_methods(list(dict.fromkeys(list(semantics.methods) + [c.method for c in checks if c.method])))
     rows = analyze_table(table, semantics)
     per_box = len(rows) // len(table) if len(table) else 1

@@ -87,9 +87,11 @@ def from_frame(frame: pd.DataFrame, columns: dict[str, str] | None = None, sourc
         return values
 
     if all(c in found for c in ("x1", "y1", "x2", "y2")):
-        x1, y1, x2, y2 = (numeric(c) for c in ("x1", "y1", "x2", "y2"))
+        box_columns = ("x1", "y1", "x2", "y2")
+        x1, y1, x2, y2 = (numeric(c) for c in box_columns)
     elif all(c in found for c in ("x", "y", "w", "h")):
-        x, y, w, h = (numeric(c) for c in ("x", "y", "w", "h"))
+        box_columns = ("x", "y", "w", "h")
+        x, y, w, h = (numeric(c) for c in box_columns)
         with np.errstate(over="ignore", invalid="ignore"):
             x1, y1, x2, y2 = x, y, x + w, y + h
     else:
@@ -97,12 +99,29 @@ def from_frame(frame: pd.DataFrame, columns: dict[str, str] | None = None, sourc
             f"{source}: no box columns found; columns are: {', '.join(map(str, frame.columns)) or '(none)'}; "
             "expected x1,y1,x2,y2 or xmin,ymin,xmax,ymax or x,y,w,h (or map them with columns)")
 
+    suspects = np.flatnonzero(np.char.startswith(invalid.astype(str), "non-numeric"))
+    if len(suspects):  # a header line repeated inside the file (files concatenated with cat)
+        repeated = np.ones(len(suspects), dtype=bool)
+        for canonical in box_columns:
+            header = str(found[canonical]).strip().lower()
+            raw = frame[found[canonical]].to_numpy(dtype=object)[suspects]
+            repeated &= np.array([str(v).strip().lower() == header for v in raw], dtype=bool)
+        invalid[suspects[repeated]] = "repeated header line"
+
     table = pd.DataFrame({
         "roi_id": frame[found["roi_id"]].to_numpy() if "roi_id" in found else np.arange(n),
         "image_id": frame[found["image_id"]].to_numpy(dtype=object) if "image_id" in found else np.full(n, None, dtype=object),
         "category": frame[found["category"]].to_numpy(dtype=object) if "category" in found else np.full(n, None, dtype=object),
         "x1": x1, "y1": y1, "x2": x2, "y2": y2,
     })
+    if box_columns[0] == "x1" and "w" in found and "h" in found and not {"image_width", "image_height"} & set(found):
+        # width/height beside corners: the box's own size is redundant, so they are the image's
+        w = pd.to_numeric(frame[found["w"]], errors="coerce").to_numpy(dtype=float)
+        h = pd.to_numeric(frame[found["h"]], errors="coerce").to_numpy(dtype=float)
+        with np.errstate(invalid="ignore", over="ignore"):
+            box_sized = np.allclose(w, x2 - x1, equal_nan=True) and np.allclose(h, y2 - y1, equal_nan=True)
+        if not box_sized:
+            found["image_width"], found["image_height"] = found["w"], found["h"]
     for side in ("image_width", "image_height"):
         if side in found:
             size = pd.to_numeric(frame[found[side]], errors="coerce").to_numpy(dtype=float)

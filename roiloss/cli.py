@@ -8,6 +8,7 @@ line still wins over the file.
 from __future__ import annotations
 
 import difflib
+import errno
 import functools
 import os
 import sys
@@ -31,8 +32,9 @@ OUTPUT_FORMATS = ["table", "csv", "json", "jsonl"]
 
 
 def err_console():
+    """The console for messages on stderr: never wrapped, so a message naming a path stays one line."""
     from .terminal import console
-    return console(stderr=True)
+    return console(stderr=True, soft_wrap=True)
 
 
 def fail(message: str, code: int = 2) -> None:
@@ -47,6 +49,8 @@ class GroupedCommand(click.Command):
     def format_options(self, ctx, formatter):
         sections: dict[str, list] = {}
         for param in self.get_params(ctx):
+            if isinstance(param, click.Argument):  # arguments are in the usage line, not options
+                continue
             record = param.get_help_record(ctx)
             if record:
                 sections.setdefault(getattr(param, "group", None) or "Other options", []).append(record)
@@ -71,7 +75,7 @@ def _load_config(ctx: click.Context, param, value):
         path = Path(value) if value else config.find_pyproject()
         if path is None:
             return value
-        settings = config.load(path, ctx.info_name)
+        settings = config.load(path, ctx.info_name, tuple(ctx.parent.command.commands) if ctx.parent else ())
     except config.ConfigError as error:
         raise click.BadParameter(str(error), ctx=ctx, param=param) from None
     # keys are the long option names: --check -> check, --sampling-ratio -> sampling_ratio
@@ -186,8 +190,7 @@ def handle_errors(fn):
         except (InputError, OutputError) as error:
             fail(str(error))
         except BrokenPipeError:
-            devnull = os.open(os.devnull, os.O_WRONLY)  # no second error while Python flushes stdout
-            os.dup2(devnull, sys.stdout.fileno())
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
             sys.exit(0)
         except KeyboardInterrupt:
             err_console().print("roiloss: interrupted")
@@ -216,7 +219,41 @@ def main():
 
 from .commands import analyze, audit, grid, methods, presets  # noqa: E402  (the commands register themselves)
 
-__all__ = ["main", "analyze", "audit", "grid", "methods", "presets"]
+
+def run(args=None) -> None:
+    """The console entry point: click's parsing, plus exit 130 on Ctrl-C and a quiet exit 0 when the
+    reader of standard output goes away (``roiloss ... | head``), whenever either happens."""
+    try:
+        code = main.main(args=args, prog_name="roiloss", standalone_mode=False)
+        sys.stdout.flush()
+    except click.ClickException as error:
+        error.show()
+        code = error.exit_code
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        err_console().print("roiloss: interrupted")
+        code = 130
+    except BrokenPipeError:
+        code = 0
+    except OSError as error:
+        if error.errno != errno.EPIPE:
+            raise
+        code = 0
+    if code == 0 and _stdout_closed():
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
+    sys.exit(code or 0)
+
+
+def _stdout_closed() -> bool:
+    try:
+        sys.stdout.flush()
+        return False
+    except (BrokenPipeError, ValueError):
+        return True
+    except OSError as error:
+        return error.errno == errno.EPIPE
+
+
+__all__ = ["main", "run", "analyze", "audit", "grid", "methods", "presets"]
 
 if __name__ == "__main__":  # pragma: no cover
-    main()
+    run()

@@ -45,7 +45,54 @@ class _Coco(msgspec.Struct, gc=False):
     categories: list[_Category] = []
 
 
-_DECODER = msgspec.json.Decoder(_Coco)
+class _NumericAnnotation(_Annotation, gc=False):
+    bbox: list[float] = []
+
+
+class _NumericCoco(_Coco, gc=False):
+    """The common case, checked in C while decoding: every ``bbox`` a list of numbers (not
+    strings, not booleans)."""
+
+    annotations: list[_NumericAnnotation] | None = None
+
+
+_NUMERIC = msgspec.json.Decoder(_NumericCoco)
+_LENIENT = msgspec.json.Decoder(_Coco)
+_NON_STANDARD = (b"NaN", b"Infinity")  # what Python's json.dump writes for nan and inf
+
+
+def _decode(data: bytes, name: str):
+    """The annotation file, decoded at msgspec's speed when it is clean; a file with non-numeric
+    bboxes, NaN/Infinity literals or numbers beyond float range is decoded leniently so that its
+    bad boxes become flagged rows, not a rejected file. Returns ``(coco, numeric)``."""
+    try:
+        return _NUMERIC.decode(data), True
+    except UnicodeDecodeError:
+        raise InputError(f"{name}: {_utf8_error(data)}") from None
+    except (msgspec.ValidationError, msgspec.DecodeError):
+        pass
+    try:
+        return _LENIENT.decode(data), False
+    except UnicodeDecodeError:
+        raise InputError(f"{name}: {_utf8_error(data)}") from None
+    except msgspec.ValidationError as error:
+        if "out of range" not in str(error):
+            raise InputError(f"{name}: not a COCO annotation file: {error}") from None
+        failure = error
+    except msgspec.DecodeError as error:
+        if not any(token in data for token in _NON_STANDARD):
+            raise InputError(f"{name}: {_json_error(str(error), data)}") from None
+        failure = error
+    import json  # NaN, Infinity and 1e400 as Python's json reads them: floats nan and inf
+
+    try:
+        document = json.loads(data)
+    except ValueError:
+        raise InputError(f"{name}: {_json_error(str(failure), data)}") from None
+    try:
+        return msgspec.convert(document, _Coco), False
+    except msgspec.ValidationError as error:
+        raise InputError(f"{name}: not a COCO annotation file: {error}") from None
 
 
 def read_coco(data: bytes, name: str, skip_crowd: bool = False) -> tuple[pd.DataFrame, dict]:
@@ -53,11 +100,7 @@ def read_coco(data: bytes, name: str, skip_crowd: bool = False) -> tuple[pd.Data
     collecting = gc.isenabled()
     gc.disable()  # a million small objects would trigger useless collections while decoding
     try:
-        coco = _DECODER.decode(data.lstrip(b"\xef\xbb\xbf"))
-    except msgspec.ValidationError as error:
-        raise InputError(f"{name}: not a COCO annotation file: {error}") from None
-    except msgspec.DecodeError as error:
-        raise InputError(f"{name}: {_json_error(str(error), data)}") from None
+        coco, numeric = _decode(data.lstrip(b"\xef\xbb\xbf"), name)
     finally:
         if collecting:
             gc.enable()
@@ -70,6 +113,8 @@ def read_coco(data: bytes, name: str, skip_crowd: bool = False) -> tuple[pd.Data
     invalid = np.full(n, "", dtype=object)
     bboxes = [a.bbox for a in anns]
     try:
+        if not numeric:
+            raise ValueError
         coords[:] = np.array(bboxes, dtype=float).reshape(n, 4)
     except (ValueError, TypeError):  # some bbox is not 4 numbers: look at each
         for i, bbox in enumerate(bboxes):
@@ -157,6 +202,18 @@ def _number(value) -> float | None:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
     return float(value)
+
+
+def _utf8_error(data: bytes) -> str:
+    """Where the first byte that is not UTF-8 stands: line, column and byte offset."""
+    try:
+        data.decode("utf-8")
+        return "not UTF-8 text"
+    except UnicodeDecodeError as error:
+        offset = error.start
+    line = data.count(b"\n", 0, offset) + 1
+    column = offset - (data.rfind(b"\n", 0, offset) + 1) + 1
+    return f"line {line}, column {column} (byte {offset}): not UTF-8 text (byte 0x{data[offset]:02x}; save the file as UTF-8)"
 
 
 def _json_error(message: str, data: bytes) -> str:

@@ -25,8 +25,6 @@ from .grid import DETAILS
 from .errors import InputError
 from .readers import iter_boxes
 
-GRID_TABLE_ROWS = 50
-
 
 def output_options(fn, formats=OUTPUT_FORMATS, rows: int | None = 20):
     opts = [
@@ -49,21 +47,27 @@ def check_output_format(ctx, fmt: str, output: str | None) -> None:
                                ctx=ctx)
 
 
-def with_progress(tables, enabled: bool | None, total_bytes: int | None = None):
-    """Yield the chunks, showing boxes read so far on stderr (rich, transient) when enabled."""
+def with_progress(source, enabled: bool | None, verb: str = "analysing"):
+    """Yield the source's chunks, showing progress against its total (bytes of a CSV file, boxes
+    of a COCO file) on stderr when enabled (default: stderr is a terminal and not CI)."""
     if enabled is None:
         enabled = sys.stderr.isatty() and not os.environ.get("CI")
     if not enabled:
-        yield from tables
+        yield from source.chunks
         return
-    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+    from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 
-    columns = [SpinnerColumn(), TextColumn("{task.description}"), TextColumn("{task.completed:,} boxes"), TimeElapsedColumn()]
+    total = source.progress()[1] if source.progress else None
+    columns = [TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(),
+               TextColumn("{task.fields[boxes]:,} boxes"), TimeRemainingColumn()]
     with Progress(*columns, console=err_console(), transient=True) as bar:
-        task = bar.add_task("analysing", total=None)
-        for table in tables:
+        task = bar.add_task(f"{verb} {escape(source.name)}", total=total, boxes=0)
+        boxes = 0
+        for table in source.chunks:
+            boxes += len(table)
+            done = source.progress()[0] if source.unit == "bytes" else boxes
+            bar.update(task, completed=done, boxes=boxes)
             yield table
-            bar.advance(task, len(table))
 
 
 def report_counts(summary, source) -> None:
@@ -109,7 +113,7 @@ def analyze(ctx, input, fmt, output, rows, wide, progress, **options):
     check_output_format(ctx, fmt, output)
     semantics, reading = resolve_options(ctx, options)
     source = iter_boxes(input, **reading)
-    tables = with_progress(source.chunks, progress)
+    tables = with_progress(source, progress)
     accumulator = Accumulator()
     by_level = Accumulator(by="level") if semantics.pyramid else None
     if fmt == "table":
@@ -172,9 +176,11 @@ def parse_boxes(specs, ctx):
 @output_options
 @option("--plot", "plot_path", default=None, type=click.Path(dir_okay=False), metavar="FILE", group=OUTPUT,
         help="Draw the first selected box, one panel per method (.png or .svg).")
+@option("--progress/--no-progress", default=None, group=OUTPUT,
+        help="Progress on stderr (default: only when stderr is a terminal and not in CI).")
 @click.pass_context
 @handle_errors
-def grid(ctx, input, box_specs, roi_ids, detail, detail_alias, fmt, output, rows, plot_path, **options):
+def grid(ctx, input, box_specs, roi_ids, detail, detail_alias, fmt, output, rows, plot_path, progress, **options):
     """The sampling grid of boxes: bins, sample points, feature cells and their weights.
 
     Give INPUT (CSV, COCO JSON or - for stdin), optionally narrowed with --roi, or one or more --box.
@@ -190,7 +196,7 @@ def grid(ctx, input, box_specs, roi_ids, detail, detail_alias, fmt, output, rows
 
     from .api import grid as grid_call
     from .boxes import normalise
-    from .writers import atomic_output, write_frame
+    from .writers import TableWriter, atomic_output
 
     detail = detail or detail_alias or "cells"
     check_output_format(ctx, fmt, output)
@@ -200,44 +206,64 @@ def grid(ctx, input, box_specs, roi_ids, detail, detail_alias, fmt, output, rows
     if bool(input) == bool(box_specs):
         raise click.UsageError("give either INPUT or --box X1,Y1,X2,Y2", ctx=ctx)
     if box_specs:
-        table, name = normalise(parse_boxes(box_specs, ctx), image_size=reading["image_size"]), "--box"
+        name = "--box"
+        tables = iter([normalise(parse_boxes(box_specs, ctx), image_size=reading["image_size"])])
     else:
         source = iter_boxes(input, **reading)
-        table, name = pd.concat(list(source.chunks), ignore_index=True), source.name
-    if roi_ids:
-        wanted = set(roi_ids)
-        table = table[table["roi_id"].astype(str).isin(wanted)].reset_index(drop=True)
-        missing = wanted - set(table["roi_id"].astype(str))
-        if missing:
+        name, tables = source.name, with_progress(source, progress, "listing")
+    wanted, found, first_valid = set(roi_ids), set(), None
+    frames, shown, more = [], 0, False
+    with atomic_output(output, binary=fmt != "table") as stream:
+        writer = TableWriter(stream, fmt) if fmt != "table" else None
+        for table in tables:
+            if wanted:
+                table = table[table["roi_id"].astype(str).isin(wanted)].reset_index(drop=True)
+                found |= set(table["roi_id"].astype(str))
+            for row in table[table["invalid"] != ""].itertuples():
+                err_console().print(f"roiloss: roi {escape(str(row.roi_id))}: invalid box ({escape(row.invalid)}), no grid")
+            valid = table[table["invalid"] == ""]
+            if first_valid is None and len(valid):
+                first_valid = valid.iloc[[0]].reset_index(drop=True)
+            if writer is not None:
+                writer.write(grid_call(table, semantics=semantics, detail=detail))
+            elif shown < rows:
+                frame = grid_call(table, semantics=semantics, detail=detail)
+                frames.append(frame.head(rows - shown))
+                shown += len(frames[-1])
+                more = more or len(frame) > len(frames[-1])
+            elif len(valid):
+                more = True
+                if not plot_path:
+                    break  # the table is full: no need to read further
+        missing = wanted - found
+        if missing and (writer is not None or not more):
             raise InputError(f"{name}: no box with roi_id {', '.join(sorted(missing))}")
-    for row in table[table["invalid"] != ""].itertuples():
-        err_console().print(f"roiloss: roi {escape(str(row.roi_id))}: invalid box ({escape(row.invalid)}), no grid")
-    frame = grid_call(table, semantics=semantics, detail=detail)
-    if fmt == "table":
-        from .terminal import console, frame_table
+        if writer is not None:
+            writer.close()
+        else:
+            from .terminal import console, constant_columns, frame_table, grid_view
 
-        with atomic_output(output) as stream:
             out = console(stream)
             out.print(f"roiloss {__version__} | {escape(name)} | {escape(semantics.describe())} | detail {detail}")
-            out.print(frame_table(frame.head(rows)))
-            if len(frame) > rows:
-                out.print(f"({len(frame) - rows:,} more rows not shown: --rows N, or --format csv for all)")
-    else:
-        write_frame(frame, output, fmt)
+            shown_rows, same = constant_columns(grid_view(pd.concat(frames, ignore_index=True)) if frames else pd.DataFrame(),
+                                                ["roi_id", "short_side", "level", "stride", "method"])
+            out.print(frame_table(shown_rows, title=f"Grid ({same})" if same else "Grid"))
+            if more:
+                out.print(f"(more rows not shown: --rows N, or --format csv for all)")
     if plot_path:
-        plot_first(table, semantics, plot_path, name)
+        if first_valid is None:
+            raise InputError(f"{name}: no valid box to plot")
+        if not (len(box_specs) == 1 or len(roi_ids) == 1):
+            err_console().print(f"roiloss: plotting roi {escape(str(first_valid['roi_id'].iat[0]))} "
+                                "(the first valid box; choose another with --roi)")
+        plot_first(first_valid, semantics, plot_path, name)
 
 
-def plot_first(table, semantics, plot_path: str, name: str) -> None:
+def plot_first(first, semantics, plot_path: str, name: str) -> None:
+    """Draw the box ``first`` (a one-row canonical table)."""
     from .analysis import analyze_table, model_boxes
     from .plot import plot_box  # matplotlib is slow to import: only when drawing
 
-    valid = table[table["invalid"] == ""]
-    if not len(valid):
-        raise InputError(f"{name}: no valid box to plot")
-    if len(valid) > 1:
-        err_console().print(f"roiloss: plotting roi {escape(str(valid['roi_id'].iat[0]))} (first of {len(valid)}; choose with --roi)")
-    first = valid.iloc[[0]].reset_index(drop=True)
     roi = first.iloc[0]
     title = f"roi {roi.roi_id}: ({roi.x1:g}, {roi.y1:g}, {roi.x2:g}, {roi.y2:g}) px | {semantics.describe()}"
     plot_box(first, model_boxes(first, semantics), analyze_table(first, semantics), semantics, plot_path, title=title)
@@ -253,9 +279,11 @@ def plot_first(table, semantics, plot_path: str, name: str) -> None:
 @option("--report", "reports", multiple=True, type=click.Path(dir_okay=False), metavar="FILE", group=OUTPUT,
         help="Write a report: .json (schema roiloss.audit/2), .md (CI step summary) or .xml (JUnit). Repeatable.")
 @option("-q", "--quiet", is_flag=True, group=OUTPUT, help="Print nothing; still write reports and set the exit status.")
+@option("--progress/--no-progress", default=None, group=OUTPUT,
+        help="Progress on stderr (default: only when stderr is a terminal and not in CI).")
 @click.pass_context
 @handle_errors
-def audit(ctx, input, checks, max_invalid_share, reports, quiet, **options):
+def audit(ctx, input, checks, max_invalid_share, reports, quiet, progress, **options):
     """Gate a dataset in CI: exit 1 when a check fails, 0 when all pass, 2 on bad input.
 
     Settings come from options, else from [tool.roiloss] / [tool.roiloss.audit] in pyproject.toml
@@ -281,7 +309,7 @@ def audit(ctx, input, checks, max_invalid_share, reports, quiet, **options):
             raise click.BadParameter(f"{report}: report type by extension: .json, .md or .xml", ctx=ctx,
                                      param_hint="--report")
     source = iter_boxes(input, **reading)
-    table = pd.concat(list(source.chunks), ignore_index=True)
+    table = pd.concat(list(with_progress(source, progress, "reading")), ignore_index=True)
     result = run_audit(table, semantics, parsed, source=source.name)
     for report in reports:
         with atomic_output(report, binary=True) as stream:

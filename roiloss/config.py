@@ -26,27 +26,39 @@ def find_pyproject(start: Path | None = None) -> Path | None:
     for folder in [here, *here.parents]:
         candidate = folder / "pyproject.toml"
         if candidate.is_file():
-            try:
-                data = tomllib.loads(candidate.read_text(encoding="utf-8"))
-            except (OSError, tomllib.TOMLDecodeError):
-                return None
-            return candidate if "roiloss" in data.get("tool", {}) else None
+            data = _parse(candidate)
+            tool = data.get("tool", {})
+            return candidate if isinstance(tool, dict) and "roiloss" in tool else None
     return None
 
 
-def load(path: Path, command: str) -> dict:
-    """The settings for ``command`` from ``path``: a pyproject (``[tool.roiloss]``) or a plain TOML file."""
+def _parse(path: Path) -> dict:
+    """A TOML file, or :class:`ConfigError` naming it (with line and column for a syntax error)."""
     try:
-        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        return tomllib.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ConfigError(f"{path}: no such config file") from None
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{path}: not valid TOML: {error}") from None
+    except UnicodeDecodeError as error:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {error.start})") from None
     except OSError as error:
         raise ConfigError(f"{path}: cannot read: {error.strerror or error}") from None
+
+
+def load(path: Path, command: str, commands: tuple[str, ...] = ()) -> dict:
+    """The settings for ``command`` from ``path``: a pyproject (``[tool.roiloss]``) or a plain TOML file.
+
+    A sub-table must be named after one of ``commands`` (when given).
+    """
+    data = _parse(path)
     section = data.get("tool", {}).get("roiloss", data if Path(path).name != "pyproject.toml" else {})
     if not isinstance(section, dict):
         raise ConfigError(f"{path}: [tool.roiloss] must be a table")
+    unknown = [k for k, v in section.items() if isinstance(v, dict) and commands and k not in commands]
+    if unknown:
+        raise ConfigError(f"{path}: [tool.roiloss.{unknown[0]}] is not a command; tables may be named "
+                          f"{', '.join(commands)}")
     settings = {k: v for k, v in section.items() if not isinstance(v, dict)}
     command_section = section.get(command, {})
     if isinstance(command_section, dict):

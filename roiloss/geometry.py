@@ -13,7 +13,7 @@ import numpy as np
 
 PLACEMENTS = ("centered", "thirds")
 ARITHMETICS = ("float32", "exact")
-MAX_POOL = 1024  # bins per axis; beyond this a pool is a typo, and the grid would not fit in memory
+MAX_POOL = 256  # bins per axis: mask heads use 14-28; beyond this a pool is a typo and grids explode
 
 
 def parse_pool(pool) -> tuple[int, int]:

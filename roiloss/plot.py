@@ -7,6 +7,7 @@ spans ``[j, j + 1)``), image pixels on the secondary axes.
 from __future__ import annotations
 
 import math
+import textwrap
 
 import matplotlib
 
@@ -59,21 +60,26 @@ def plot_box(table: pd.DataFrame, model: ModelBoxes, metrics: pd.DataFrame, sema
     view = (lo_x, lo_x + side, lo_y, lo_y + side)
 
     with plt.rc_context({"svg.hashsalt": "roiloss", "font.size": 9}):
-        fig, panels = plt.subplots(1, len(methods), figsize=(PANEL_INCHES * len(methods), PANEL_INCHES + 1.0),
+        title = textwrap.fill(title, width=70 * len(methods)) if title else None
+        lines = title.count("\n") + 1 if title else 0
+        fig, panels = plt.subplots(1, len(methods), figsize=(PANEL_INCHES * len(methods), PANEL_INCHES + 1.0 + 0.16 * lines),
                                    dpi=DPI, squeeze=False)
         for ax, method in zip(panels[0], methods):
             _panel(ax, method, r, view, (map_w, map_h), s,
                    cells[cells.method == method], bins[bins.method == method], samples[samples.method == method],
-                   metrics[metrics.method == method].iloc[0])
+                   metrics[metrics.method == method].iloc[0], semantics.resize.active)
         if title:
-            fig.suptitle(title, fontsize=10)
+            fig.suptitle(title, fontsize=9)
         handles = [Rectangle((0, 0), 1, 1, facecolor=LOST), Rectangle((0, 0), 1, 1, facecolor=GAINED),
                    Rectangle((0, 0), 1, 1, facecolor=READ), Rectangle((0, 0), 1, 1, fill=False, edgecolor=BOX, lw=2),
                    Rectangle((0, 0), 1, 1, fill=False, edgecolor=BIN, ls="--")]
         labels = ["lost: box area never read", "gained: cell area read outside the box", "box area read",
                   "RoI", "bins (windows for RoI Pool)"]
-        fig.legend(handles, labels, loc="lower center", ncol=5, frameon=False, fontsize=8)
-        fig.subplots_adjust(left=0.06, right=0.97, top=0.80, bottom=0.14, wspace=0.35)
+        fig.legend(handles, labels, loc="lower center", ncol=5 if len(methods) > 1 else 2, frameon=False, fontsize=8)
+        height = PANEL_INCHES + 1.0 + 0.16 * lines
+        fig.subplots_adjust(left=0.06 if len(methods) > 1 else 0.12, right=0.97 if len(methods) > 1 else 0.88,
+                            top=1 - (1.05 + 0.16 * lines) / height, bottom=(0.5 if len(methods) > 1 else 0.75) / height,
+                            wspace=0.35)
         kind = "svg" if str(path).lower().endswith(".svg") else "png"
         metadata = {"Date": None} if kind == "svg" else {"Software": None}
         with atomic_output(str(path), binary=True) as stream:
@@ -83,7 +89,7 @@ def plot_box(table: pd.DataFrame, model: ModelBoxes, metrics: pd.DataFrame, sema
     return size
 
 
-def _panel(ax, method, r, view, map_size, stride, cells, bins, samples, metrics):
+def _panel(ax, method, r, view, map_size, stride, cells, bins, samples, metrics, model_frame=False):
     x0, x1, y0, y1 = view
     support = set(zip(cells.cell_y.astype(int), cells.cell_x.astype(int)))
     for cy in range(int(y0), int(y1)):
@@ -124,8 +130,8 @@ def _panel(ax, method, r, view, map_size, stride, cells, bins, samples, metrics)
     ax.set_ylabel("y (cells)")
     ax.tick_params(top=False)
     top = ax.secondary_xaxis("top", functions=(lambda u: u * stride, lambda p: p / stride))
-    top.set_xlabel("x (px)")
+    top.set_xlabel("x (model px)" if model_frame else "x (px)")
     right = ax.secondary_yaxis("right", functions=(lambda u: u * stride, lambda p: p / stride))
-    right.set_ylabel("y (px)")
+    right.set_ylabel("y (model px)" if model_frame else "y (px)")
     ax.set_title(f"{method}\nlost {metrics.lost_frac:.3f} | gained {metrics.gained_frac:.3f} | "
                  f"IoU {metrics.iou:.3f} | shift {metrics.shift_px:.1f} px", fontsize=9, pad=28)

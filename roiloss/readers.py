@@ -8,19 +8,18 @@ marked invalid with the reason (docs/semantics.md §6), unless ``strict`` makes 
 
 from __future__ import annotations
 
-import csv
-import io
-import re
+import os
+import stat
 import sys
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import numpy as np
 import pandas as pd
 
 from . import boxes as _boxes
 from .coco import read_coco
+from .delimited import LineMap, parse_columns, read_csv, sniff_delimiter  # noqa: F401  (public here)
 from .geometry import parse_size
 from .errors import InputError
 
@@ -36,6 +35,9 @@ class Source:
     format: str
     chunks: Iterator[pd.DataFrame]
     notes: dict[str, Any] = field(default_factory=dict)
+    lines: LineMap | None = None  # CSV: data row -> line of the file
+    progress: Callable[[], tuple[int, int]] | None = None  # () -> (done, total), in ``unit``
+    unit: str = "boxes"
 
 
 def open_boxes(path: str, input_format: str | None = None, columns: dict[str, str] | None = None,
@@ -48,9 +50,9 @@ def open_boxes(path: str, input_format: str | None = None, columns: dict[str, st
     if input_format is not None and input_format not in FORMATS:
         raise InputError(f"unknown input format {input_format!r}; choose from {', '.join(FORMATS)}")
     name = "<stdin>" if path == "-" else str(path)
-    if path == "-":
-        stream = stdin if stdin is not None else sys.stdin.buffer
-        data = stream.read()
+    if path == "-" or _is_stream(path):  # a pipe can be read only once: read it whole, sniff the bytes
+        stream = (stdin if stdin is not None else sys.stdin.buffer) if path == "-" else None
+        data = stream.read() if stream is not None else _read_all(path, name)
         data = data.encode() if isinstance(data, str) else data
         head = data[:65536]
     else:
@@ -61,9 +63,11 @@ def open_boxes(path: str, input_format: str | None = None, columns: dict[str, st
     fmt = input_format or sniff_format(head)
     if fmt == "coco":
         table, notes = read_coco(data if data is not None else _read_all(path, name), name, skip_crowd=skip_crowd)
-        return Source(name, fmt, _split(table, chunk_rows), notes)
-    return Source(name, fmt, read_csv(data if data is not None else path, head, name, columns=columns,
-                                      chunk_rows=chunk_rows), {})
+        return Source(name, fmt, _split(table, chunk_rows), notes, unit="boxes",
+                      progress=lambda: (0, len(table)))
+    chunks, lines, progress = read_csv(data if data is not None else path, head, name, columns=columns,
+                                       chunk_rows=chunk_rows)
+    return Source(name, fmt, chunks, {}, lines, progress, "bytes")
 
 
 def iter_boxes(path, format: str | None = None, columns: dict[str, str] | None = None, skip_crowd: bool = False,
@@ -94,7 +98,7 @@ def iter_boxes(path, format: str | None = None, columns: dict[str, str] | None =
                 _raise_first_invalid(table, source)
             yield table
 
-    return Source(source.name, source.format, chunks(), source.notes)
+    return Source(source.name, source.format, chunks(), source.notes, source.lines, source.progress, source.unit)
 
 
 def read_boxes(path, format: str | None = None, columns: dict[str, str] | None = None, skip_crowd: bool = False,
@@ -114,21 +118,30 @@ def read_boxes(path, format: str | None = None, columns: dict[str, str] | None =
     return pd.concat(tables, ignore_index=True) if tables else _boxes.normalise(np.zeros((0, 4)))
 
 
-def place(table: pd.DataFrame, row: int, fmt: str) -> str:
+def place(table: pd.DataFrame, row: int, fmt: str, lines: LineMap | None = None) -> str:
     """Where box ``row`` of a chunk stands in its file: ``line N`` or ``$.annotations[i].field``."""
     position = int(table["position"].iat[row]) if "position" in table.columns else row
     if fmt == "coco":
         field_ = "image_id" if table["invalid"].iat[row] in ("unknown-image", "bad image size") else "bbox"
         return f"$.annotations[{position}].{field_}"
-    return f"line {position + 2}"
+    return f"line {lines.line(position) if lines is not None else position + 2}"
 
 
 def _raise_first_invalid(table: pd.DataFrame, source: Source) -> None:
     bad = np.flatnonzero(table["invalid"].to_numpy(dtype=object) != "")
     if len(bad):
         rows = f"{int(table['position'].iat[0])}-{int(table['position'].iat[-1])}" if "position" in table else "all"
-        raise InputError(f"{source.name}: {place(table, bad[0], source.format)}: invalid box "
+        raise InputError(f"{source.name}: {place(table, bad[0], source.format, source.lines)}: invalid box "
                          f"({table['invalid'].iat[bad[0]]}) [strict; {len(bad)} invalid among boxes {rows}]")
+
+
+def _is_stream(path) -> bool:
+    """A FIFO, a character device or a process substitution (``/dev/fd/N``): not seekable."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return False
+    return stat.S_ISFIFO(mode) or stat.S_ISCHR(mode) or stat.S_ISSOCK(mode)
 
 
 def _read_head(path: str, name: str, size: int = 65536) -> bytes:
@@ -145,7 +158,12 @@ def _read_head(path: str, name: str, size: int = 65536) -> bytes:
 
 def _read_all(path: str, name: str) -> bytes:
     try:
-        return Path(path).read_bytes()
+        with open(path, "rb") as stream:
+            return stream.read()
+    except FileNotFoundError:
+        raise InputError(f"{name}: no such file") from None
+    except IsADirectoryError:
+        raise InputError(f"{name}: is a directory, not a file") from None
     except OSError as error:
         raise InputError(f"{name}: cannot read: {error.strerror or error}") from None
 
@@ -159,94 +177,3 @@ def sniff_format(head: bytes) -> str:
 def _split(table: pd.DataFrame, rows: int) -> Iterator[pd.DataFrame]:
     for start in range(0, max(len(table), 1), rows):
         yield table.iloc[start:start + rows].reset_index(drop=True)
-
-
-# --- CSV -------------------------------------------------------------------------------------
-
-
-def sniff_delimiter(first_line: str) -> str:
-    """Comma, tab or semicolon: whichever splits the header line into the most fields."""
-    counts = {d: len(next(csv.reader([first_line], delimiter=d), [])) for d in (",", "\t", ";")}
-    return max(counts, key=lambda d: (counts[d], d == ","))
-
-
-def read_csv(data, head: bytes, name: str, columns=None, chunk_rows: int = CHUNK_ROWS) -> Iterator[pd.DataFrame]:
-    """Canonical tables from CSV (bytes or a path); raises :class:`InputError` before yielding
-    when the header is unusable."""
-    try:
-        text_head = head.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        if error.start < len(head) - 4:  # not just a character cut at the end of the head
-            raise InputError(f"{name}: not UTF-8 text (byte {error.start})") from None
-        text_head = head[:error.start].decode("utf-8-sig")
-    lines = text_head.splitlines()
-    delimiter = sniff_delimiter(lines[0] if lines else "")
-    source = io.BytesIO(data) if isinstance(data, bytes) else data
-    try:
-        reader = pd.read_csv(source, sep=delimiter, encoding="utf-8-sig", chunksize=chunk_rows,
-                             skipinitialspace=True, low_memory=False, on_bad_lines="error")
-        first = next(reader, None)
-    except pd.errors.EmptyDataError:
-        raise InputError(f"{name}: the file is empty (no header line)") from None
-    except UnicodeDecodeError as error:
-        raise InputError(f"{name}: not UTF-8 text (byte {error.start})") from None
-    except (pd.errors.ParserError, ValueError, OverflowError) as error:
-        raise InputError(f"{name}: not a readable CSV: {_parser_message(error)}") from None
-    if first is None:
-        raise InputError(f"{name}: the file is empty")
-    try:
-        table = _boxes.from_frame(first, columns=columns, source=name)
-    except ValueError as error:
-        raise InputError(str(error)) from None
-    table["position"] = np.arange(len(first))
-    return _csv_chunks(table, reader, name, columns, first_offset=len(first))
-
-
-def _csv_chunks(table, reader, name, columns, first_offset) -> Iterator[pd.DataFrame]:
-    """The first chunk (already parsed to check the header), then the rest; ``position`` is the
-    0-based data row, so the file line is ``position + 2``."""
-    yield table
-    offset = first_offset
-    while True:
-        try:
-            chunk = next(reader, None)
-        except UnicodeDecodeError as error:
-            raise InputError(f"{name}: not UTF-8 text (byte {error.start})") from None
-        except (pd.errors.ParserError, ValueError, OverflowError) as error:
-            raise InputError(f"{name}: not a readable CSV: {_parser_message(error)}") from None
-        if chunk is None:
-            return
-        table = _boxes.from_frame(chunk, columns=columns, source=name)
-        table["position"] = np.arange(offset, offset + len(chunk))
-        if "roi_id" not in _found_ids(chunk, columns):
-            table["roi_id"] = table["position"]
-        offset += len(chunk)
-        yield table
-
-
-def _found_ids(frame: pd.DataFrame, columns) -> set[str]:
-    if columns and "roi_id" in columns:
-        return {"roi_id"}
-    lowered = {str(c).strip().lower().lstrip("\ufeff") for c in frame.columns}
-    return {"roi_id"} if lowered & {k for k, v in _boxes.OTHER_ALIASES.items() if v == "roi_id"} else set()
-
-
-def _parser_message(error: Exception) -> str:
-    text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-    return re.sub(r"^Error tokenizing data\. C error: ", "", text)
-
-
-def parse_columns(spec: str | None) -> dict[str, str] | None:
-    """``"x1=left,y1=top,x2=right,y2=bottom"`` -> ``{"x1": "left", ...}``."""
-    if not spec:
-        return None
-    mapping = {}
-    allowed = {"x1", "y1", "x2", "y2", "x", "y", "w", "h", "roi_id", "id", "image_id", "category",
-               "image_width", "image_height", "iscrowd"}
-    for part in spec.split(","):
-        key, sep, header = part.partition("=")
-        key, header = key.strip(), header.strip()
-        if not sep or not header or key not in allowed:
-            raise ValueError(f"--columns takes NAME=HEADER pairs with NAME in {', '.join(sorted(allowed))}; got {part!r}")
-        mapping["roi_id" if key == "id" else key] = header
-    return mapping

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from .geometry import Geometry, parse_size
+from .geometry import PLACEMENTS, Geometry, parse_size
 from .methods import METHODS, resolve_methods
 from .presets import HEADS, PRESETS, Preset
 from .pyramid import Pyramid, parse_levels, parse_strides
@@ -101,6 +101,9 @@ def resolve(preset: str | Preset | None = None, head: str = "box", methods=None,
         raise TypeError(f"preset must be a name or a Preset, got {type(preset).__name__}")
     if head not in HEADS:
         raise ValueError(f"head must be one of {', '.join(HEADS)}, got {head!r}")
+
+    if sample_placement is not None and sample_placement not in PLACEMENTS:
+        raise ValueError(f"sample_placement must be one of {', '.join(PLACEMENTS)}, got {sample_placement!r}")
 
     def pick(value, preset_value, default):
         return value if value is not None else preset_value if preset_value is not None else default

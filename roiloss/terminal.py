@@ -22,15 +22,23 @@ from .values import compact, number
 WIDE = 120  # from this width on, per-box rows show image, category and box too
 
 
-def console(stream=None, stderr: bool = False) -> Console:
+class _Console(Console):
+    def on_broken_pipe(self) -> None:
+        """The reader went away (``roiloss ... | head``): not an error (rich would exit 1)."""
+        self.quiet = True
+        raise BrokenPipeError
+
+
+def console(stream=None, stderr: bool = False, soft_wrap: bool = False) -> Console:
     """A console on ``stream`` (stdout by default): colour only on a terminal and without
-    ``NO_COLOR``; the width of the terminal, else ``COLUMNS``, else 80."""
+    ``NO_COLOR``; the width of the terminal, else ``COLUMNS``, else 80. ``soft_wrap``: text is
+    not wrapped at the width (one-line messages stay one line)."""
     stream = stream or (sys.stderr if stderr else sys.stdout)
     tty = hasattr(stream, "isatty") and stream.isatty()
     columns = os.environ.get("COLUMNS", "")
     width = int(columns) if columns.isdigit() and int(columns) > 0 else (None if tty else 80)
-    return Console(file=stream, width=width,
-                   no_color=bool(os.environ.get("NO_COLOR")) or not tty, highlight=False, soft_wrap=False)
+    return _Console(file=stream, width=width,
+                    no_color=bool(os.environ.get("NO_COLOR")) or not tty, highlight=False, soft_wrap=soft_wrap)
 
 
 def _table(title: str | None = None) -> Table:
@@ -109,9 +117,17 @@ def rows_table(rows: pd.DataFrame, total: int, width: int = 80, wide: bool = Fal
     return table
 
 
-def frame_table(frame: pd.DataFrame) -> Table:
+def constant_columns(frame: pd.DataFrame, names) -> tuple[pd.DataFrame, str]:
+    """Drop the columns of ``names`` that hold one value in every row; return the rest and a line
+    stating the dropped ones (``method roialign | stride 16``), so narrow terminals fit the table."""
+    same = [c for c in names if c in frame.columns and len(frame) and frame[c].astype(str).nunique() == 1]
+    text = " | ".join(f"{c} {compact(frame[c].iat[0])}" for c in same)
+    return frame.drop(columns=same), text
+
+
+def frame_table(frame: pd.DataFrame, title: str | None = None) -> Table:
     """Any DataFrame as a table (grid rows, presets, methods); text columns wrap."""
-    table = _table()
+    table = _table(title)
     for column in frame.columns:
         numeric = pd.api.types.is_numeric_dtype(frame[column].dtype) and not pd.api.types.is_bool_dtype(frame[column].dtype)
         table.add_column(escape(str(column)), justify="right" if numeric else "left", no_wrap=numeric, overflow="fold")
@@ -139,3 +155,32 @@ def worst_table(result) -> Table:
         value = number(w.get("value"), 4) if w.get("value") is not None else escape(str(w.get("reason", "-")))
         table.add_row(_text(w["roi_id"]), _text(w["image_id"]), _text(w["category"]), box, value)
     return table
+
+
+def grid_view(frame: pd.DataFrame) -> pd.DataFrame:
+    """A grid listing for the terminal: ``(y, x)`` pairs in one column each (bin, sample, point,
+    cell, rectangle), so every detail level fits 80 columns. The CSV/JSON output keeps the columns."""
+    if not len(frame):
+        return frame
+
+    def pair(a, b, digits=None):
+        fmt = (lambda v: compact(v)) if digits is None else (lambda v: number(v, digits))
+        return [f"{fmt(y)}, {fmt(x)}" if pd.notna(y) else "-" for y, x in zip(frame[a], frame[b])]
+
+    out = {c: frame[c] for c in ("roi_id", "short_side", "level", "stride", "method") if c in frame.columns}
+    out["bin (y, x)"] = pair("bin_y", "bin_x")
+    if "y0" in frame.columns:  # bins
+        out["y0 - y1"] = [f"{number(a, 3)} - {number(b, 3)}" for a, b in zip(frame.y0, frame.y1)]
+        out["x0 - x1"] = [f"{number(a, 3)} - {number(b, 3)}" for a, b in zip(frame.x0, frame.x1)]
+        out["samples"] = frame["samples"]
+        out["valid"] = frame["valid_samples"]
+    elif "sample_y" in frame.columns:  # samples
+        out["sample"] = pair("sample_y", "sample_x")
+        out["point (y, x)"] = pair("y", "x", 3)
+        out["valid"] = frame["valid"]
+        out["cell (y, x)"] = pair("cell_y", "cell_x")
+        out["weight"] = [number(w, 4) for w in frame["weight"]]
+    else:  # cells
+        out["cell (y, x)"] = pair("cell_y", "cell_x")
+        out["weight"] = [number(w, 4) for w in frame["weight"]]
+    return pd.DataFrame(out)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 import sys
 import tempfile
 from pathlib import Path
@@ -24,35 +25,52 @@ MACHINE_FORMATS = ("csv", "json", "jsonl")
 def atomic_output(path: str | None, binary: bool = False):
     """Yield a stream for ``path`` (``None`` or ``-`` = stdout).
 
-    A file is written to a temporary sibling and renamed over ``path`` only when the block ends
-    without an exception, so a failed or interrupted run never leaves a partial file.
+    A regular file is written to a temporary sibling and renamed over ``path`` only when the block
+    ends without an exception, so a failed or interrupted run never leaves a partial file; a
+    symbolic link is written through (its target is replaced, the link stays). Devices, pipes and
+    ``/dev/stdout`` are streamed to, never replaced.
     """
     if path in (None, "-"):
         stream = sys.stdout.buffer if binary else sys.stdout
         yield stream
         stream.flush()
         return
-    target = Path(path)
-    if str(target) == os.devnull:
-        with open(os.devnull, "wb" if binary else "w") as sink:
+    mode = "wb" if binary else "w"
+    text = {} if binary else {"encoding": "utf-8", "newline": ""}
+    try:
+        kind = os.stat(path).st_mode  # follows links: /dev/stdout is the pipe or terminal behind it
+    except OSError:
+        kind = None
+    if kind is not None and stat.S_ISDIR(kind):
+        raise OutputError(f"{path}: is a directory, not a file")
+    if kind is not None and not stat.S_ISREG(kind):  # a device, a FIFO, the terminal
+        try:
+            sink = open(path, mode, **text)
+        except OSError as error:
+            raise OutputError(f"{path}: cannot write: {error.strerror or error}") from None
+        with sink:
             yield sink
         return
-    directory = target.parent if str(target.parent) else Path(".")
-    if target.is_dir():
-        raise OutputError(f"{path}: is a directory, not a file")
+    real = Path(os.path.realpath(path))
     try:
-        fd, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
+        fd, temp = tempfile.mkstemp(prefix=f".{real.name}.", suffix=".tmp", dir=real.parent)
     except OSError as error:
         raise OutputError(f"{path}: cannot write: {error.strerror or error}") from None
     try:
-        with os.fdopen(fd, "wb" if binary else "w", **({} if binary else {"encoding": "utf-8", "newline": ""})) as stream:
+        with os.fdopen(fd, mode, **text) as stream:
             yield stream
-        os.chmod(temp, 0o644)
-        os.replace(temp, target)
+        os.chmod(temp, 0o644 & ~_umask())
+        os.replace(temp, real)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temp)
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def _column_values(series: pd.Series) -> list:
@@ -77,7 +95,7 @@ def arrow_table(frame: pd.DataFrame):
         column = frame[name]
         try:
             arrays.append(pa.array(column, from_pandas=True))
-        except (pa.ArrowInvalid, pa.ArrowTypeError):
+        except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
             arrays.append(pa.array([None if pd.isna(v) else str(v) for v in column], type=pa.string()))
     return pa.Table.from_arrays(arrays, names=[str(c) for c in frame.columns])
 

@@ -72,3 +72,12 @@ def max_roi_pool(boxes, map_h, map_w, pool, stride):
     rois = np.concatenate([np.zeros((len(rois), 1), np.float32), rois], axis=1)
     y = session.run(None, {"X": one_hot(map_h, map_w, np.float32), "rois": rois})[0]
     return y.reshape(len(rois), map_h, map_w, pool[0], pool[1]).transpose(0, 3, 4, 1, 2) > 0.5
+
+
+def roi_align_map(features, boxes, pool, ratio, stride, aligned):
+    """ORT float32 RoiAlign (avg) of an arbitrary ``(1, C, H, W)`` feature map: ``(boxes, C, rows, cols)``."""
+    mode = "half_pixel" if aligned else "output_half_pixel"
+    session = _roi_align(pool[0], pool[1], ratio, float(stride), mode, TensorProto.FLOAT)
+    rois = np.asarray(boxes, dtype=np.float32).reshape(-1, 4)
+    return session.run(None, {"X": np.asarray(features, np.float32), "rois": rois,
+                              "batch": np.zeros(len(rois), dtype=np.int64)})[0]
