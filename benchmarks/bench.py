@@ -119,8 +119,8 @@ ENGINE = """
 import sys, time, numpy as np, pandas as pd
 sys.path.insert(0, {root!r})
 from roiloss import tune_allocator
-from roiloss.api import {function}
-from roiloss.engine import Geometry
+from roiloss.analysis import analyze_table, metric_arrays, model_boxes
+from roiloss.semantics import resolve
 tune_allocator()  # as the command line does
 rng = np.random.default_rng(7)
 n = {n}
@@ -130,8 +130,12 @@ x = rng.uniform(0, 1, n) * (widths - w); y = rng.uniform(0, 1, n) * (heights - h
 table = pd.DataFrame({{"roi_id": np.arange(n), "image_id": 0, "category": None, "x1": x, "y1": y, "x2": x + w,
                       "y2": y + h, "image_width": widths, "image_height": heights, "invalid": ""}})
 table["invalid"] = table["invalid"].astype(object)
+semantics = resolve(stride=16, pool=7, sampling_ratio=2, methods={methods!r})
 started = time.perf_counter()
-{function}(table, Geometry(16, 7, 2), {methods!r})
+if {function!r} == "metric_arrays":  # the engine alone: into the model's frame, then every metric
+    metric_arrays(model_boxes(table, semantics), semantics.geometry, list(semantics.methods))
+else:
+    analyze_table(table, semantics)
 print("SECONDS", time.perf_counter() - started)
 """
 

@@ -6,19 +6,48 @@ The public API (docs/semantics.md has the semantics):
 * analysing: :func:`analyze`, :func:`grid`, :func:`coefficients`, :func:`audit`
 * semantics: :func:`resolve`, :class:`Semantics`, :class:`Geometry`, :class:`Pyramid`, :class:`Resize`,
   :data:`PRESETS`, :data:`METHODS`
+
+Names are imported on first use, so ``roiloss --version`` does not pay for pandas.
 """
 
-from .allocator import tune_allocator
-from .api import analyze, audit, coefficients, grid
-from .errors import InputError, OutputError
-from .readers import iter_boxes, read_boxes
-from .geometry import Geometry
-from .methods import METHODS
-from .presets import PRESETS
-from .pyramid import Pyramid
-from .semantics import Semantics, resolve
-from .transforms import Resize
+from __future__ import annotations
 
-__all__ = ["analyze", "audit", "coefficients", "grid", "read_boxes", "iter_boxes", "InputError", "OutputError", "resolve", "tune_allocator", "Geometry", "METHODS", "PRESETS",
-           "Pyramid", "Resize", "Semantics"]
+import importlib
+from typing import TYPE_CHECKING
+
 __version__ = "0.2.0"
+
+_EXPORTS = {
+    "analyze": "api", "audit": "api", "coefficients": "api", "grid": "api",
+    "read_boxes": "readers", "iter_boxes": "readers",
+    "InputError": "errors", "OutputError": "errors",
+    "resolve": "semantics", "Semantics": "semantics",
+    "Geometry": "geometry", "METHODS": "methods", "PRESETS": "presets", "Pyramid": "pyramid",
+    "Resize": "transforms", "tune_allocator": "allocator",
+}
+__all__ = list(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'roiloss' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(list(globals()) + __all__)
+
+
+if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerly
+    from .allocator import tune_allocator
+    from .api import analyze, audit, coefficients, grid
+    from .errors import InputError, OutputError
+    from .geometry import Geometry
+    from .methods import METHODS
+    from .presets import PRESETS
+    from .pyramid import Pyramid
+    from .readers import iter_boxes, read_boxes
+    from .semantics import Semantics, resolve
+    from .transforms import Resize

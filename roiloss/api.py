@@ -13,10 +13,10 @@ import numpy as np
 import pandas as pd
 
 from .analysis import analyze_table, model_boxes
-from .audit import Audit, default_checks, run_audit
+from .checks import Audit, default_checks, run_audit
 from .boxes import normalise
 from .geometry import map_length
-from .grid import DETAILS, cross_entries, grid_table
+from .sampling_grid import DETAILS, cross_entries, grid_table
 from .methods import axes, resolve_methods
 from .presets import Preset
 from .pyramid import Pyramid
@@ -188,7 +188,7 @@ def audit(boxes, checks=(), *, max_invalid_share: float = 0.0, preset: str | Non
         Other arguments as :func:`analyze`.
 
     Returns:
-        An :class:`~roiloss.audit.Audit`: ``passed``, ``results`` (per check and method: ``value``,
+        An :class:`~roiloss.checks.Audit`: ``passed``, ``results`` (per check and method: ``value``,
         ``passed``, the worst boxes and a remedy), ``statistics()``, ``breakdown(by)``, and the
         reports ``to_json()``, ``to_markdown()``, ``to_junit()``.
 

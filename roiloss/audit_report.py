@@ -11,7 +11,7 @@ import msgspec
 import pandas as pd
 
 from . import __version__
-from .audit import Audit, Result
+from .checks import Audit, Result
 from .values import number, plain
 
 SCHEMA = "roiloss.audit/2"

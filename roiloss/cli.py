@@ -19,14 +19,17 @@ from rich.markup import escape
 
 from . import __version__, config
 from .allocator import tune_allocator
-from .geometry import PLACEMENTS, ARITHMETICS
-from .grid import DETAILS
-from .methods import METHODS
-from .presets import HEADS, PRESETS
-from .pyramid import MAPPERS
-from .readers import FORMATS as INPUT_FORMATS
+from .choices import (
+    ARITHMETICS,
+    HEADS,
+    INPUT_FORMATS,
+    MAPPERS,
+    METHOD_NAMES,
+    PLACEMENTS,
+    PRESET_NAMES,
+    RULES,
+)
 from .errors import InputError, OutputError
-from .transforms import RULES
 
 OUTPUT_FORMATS = ["table", "csv", "json", "jsonl"]
 
@@ -114,12 +117,12 @@ def semantics_options(fn):
                help="Leave out COCO crowd boxes (iscrowd=1); stderr counts them."),
         option("--strict", is_flag=True, default=None, group=INPUT,
                help="Any invalid box is an input error (exit 2) naming its line or JSON path."),
-        option("--preset", type=click.Choice(list(PRESETS)), group=POOLING,
+        option("--preset", type=click.Choice(PRESET_NAMES), group=POOLING,
                help="A framework's semantics: method, sampling, pool, levels, resize; explicit options win."),
         option("--head", type=click.Choice(HEADS), default="box", show_default=True, group=POOLING,
                help="With --preset: the box head's pool size or the mask head's."),
         option("--methods", metavar="LIST", group=POOLING,
-               help=f"Comma-separated methods or 'all' [default: roipool,roiwarp,roialign]: {', '.join(METHODS)}."),
+               help=f"Comma-separated methods or 'all' [default: roipool,roiwarp,roialign]: {', '.join(METHOD_NAMES)}."),
         option("--stride", type=float, metavar="PX", group=POOLING, help="Pixels per feature cell [default: 16]."),
         option("--pool", metavar="N|HxW", group=POOLING, help="Output bins, rows x columns [default: 7]."),
         option("--sampling-ratio", type=click.IntRange(min=0), metavar="N", group=POOLING,

@@ -21,9 +21,8 @@ from .cli import (
     resolve_options,
     semantics_options,
 )
-from .grid import DETAILS
+from .choices import DETAILS
 from .errors import InputError
-from .readers import iter_boxes
 
 
 def output_options(fn, formats=OUTPUT_FORMATS, rows: int | None = 20):
@@ -91,7 +90,8 @@ def report_counts(summary, source) -> None:
 @click.argument("input", metavar="INPUT")
 @semantics_options
 @output_options
-@option("--wide", is_flag=True, group=OUTPUT, help="Per-box rows with image, category, box and empty bins at any width.")
+@option("--wide", is_flag=True, group=OUTPUT,
+        help="Per-box rows with image, category, box and empty bins, as wide as they need (160+ columns).")
 @option("--progress/--no-progress", default=None, group=OUTPUT,
         help="Progress on stderr (default: only when stderr is a terminal and not in CI).")
 @click.pass_context
@@ -112,6 +112,8 @@ def analyze(ctx, input, fmt, output, rows, wide, progress, **options):
 
     check_output_format(ctx, fmt, output)
     semantics, reading = resolve_options(ctx, options)
+    from .readers import iter_boxes
+
     source = iter_boxes(input, **reading)
     tables = with_progress(source, progress)
     accumulator = Accumulator()
@@ -126,7 +128,7 @@ def analyze(ctx, input, fmt, output, rows, wide, progress, **options):
             if sum(len(h) for h in head) < rows:
                 head.append(result.head(rows))
             total += len(result)
-        from .terminal import console, counts_table, rows_table, summary_table
+        from .terminal import console, counts_table, level_table, rows_table, summary_table
 
         with atomic_output(output) as stream:
             out = console(stream)
@@ -136,10 +138,11 @@ def analyze(ctx, input, fmt, output, rows, wide, progress, **options):
             out.print(summary_table(summary))
             if by_level:
                 levels = by_level.summary().sort_values(["method", "level"], kind="stable")
-                out.print(counts_table(levels, by="level", title="Boxes per method and pyramid level"))
+                out.print(level_table(levels))
             if rows and total:
                 import pandas as pd
-                out.print(rows_table(pd.concat(head).head(rows), total, width=out.width, wide=wide))
+                wide_out = console(stream, width=max(out.width, 160)) if wide else out  # as wide as the rows need
+                wide_out.print(rows_table(pd.concat(head).head(rows), total, width=wide_out.width, wide=wide))
     else:
         with atomic_output(output, binary=True) as stream:
             writer = TableWriter(stream, fmt)
@@ -194,6 +197,7 @@ def grid(ctx, input, box_specs, roi_ids, detail, detail_alias, fmt, output, rows
     """
     import pandas as pd
 
+    from .analysis import model_boxes
     from .api import grid as grid_call
     from .boxes import normalise
     from .writers import TableWriter, atomic_output
@@ -209,6 +213,8 @@ def grid(ctx, input, box_specs, roi_ids, detail, detail_alias, fmt, output, rows
         name = "--box"
         tables = iter([normalise(parse_boxes(box_specs, ctx), image_size=reading["image_size"])])
     else:
+        from .readers import iter_boxes
+
         source = iter_boxes(input, **reading)
         name, tables = source.name, with_progress(source, progress, "listing")
     wanted, found, first_valid = set(roi_ids), set(), None
@@ -219,9 +225,10 @@ def grid(ctx, input, box_specs, roi_ids, detail, detail_alias, fmt, output, rows
             if wanted:
                 table = table[table["roi_id"].astype(str).isin(wanted)].reset_index(drop=True)
                 found |= set(table["roi_id"].astype(str))
-            for row in table[table["invalid"] != ""].itertuples():
-                err_console().print(f"roiloss: roi {escape(str(row.roi_id))}: invalid box ({escape(row.invalid)}), no grid")
-            valid = table[table["invalid"] == ""]
+            reasons = model_boxes(table, semantics).invalid  # reading problems and, e.g., a resize without a size
+            for roi_id, reason in zip(table["roi_id"][reasons != ""], reasons[reasons != ""]):
+                err_console().print(f"roiloss: roi {escape(str(roi_id))}: invalid box ({escape(reason)}), no grid")
+            valid = table[reasons == ""]
             if first_valid is None and len(valid):
                 first_valid = valid.iloc[[0]].reset_index(drop=True)
             if writer is not None:
@@ -295,7 +302,7 @@ def audit(ctx, input, checks, max_invalid_share, reports, quiet, progress, **opt
     """
     import pandas as pd
 
-    from .audit import CheckError, default_checks, run_audit
+    from .checks import CheckError, default_checks, run_audit
     from .writers import atomic_output
 
     semantics, reading = resolve_options(ctx, options)
@@ -308,6 +315,8 @@ def audit(ctx, input, checks, max_invalid_share, reports, quiet, progress, **opt
         if Path(report).suffix.lower() not in renderers:
             raise click.BadParameter(f"{report}: report type by extension: .json, .md or .xml", ctx=ctx,
                                      param_hint="--report")
+    from .readers import iter_boxes
+
     source = iter_boxes(input, **reading)
     table = pd.concat(list(with_progress(source, progress, "reading")), ignore_index=True)
     result = run_audit(table, semantics, parsed, source=source.name)
@@ -330,14 +339,14 @@ def audit(ctx, input, checks, max_invalid_share, reports, quiet, progress, **opt
     sys.exit(0 if result.passed else 1)
 
 
-def show(frame, fmt: str) -> None:
-    from .terminal import console, frame_table
+def show(frame, fmt: str, key: str) -> None:
+    from .terminal import console, record_list
     from .writers import write_frame
 
     if fmt != "table":
         write_frame(frame, None, fmt)
     else:
-        console().print(frame_table(frame))
+        console().print(record_list(frame, key))
 
 
 @main.command()
@@ -352,7 +361,7 @@ def presets(fmt):
       roiloss presets --format csv
     """
     from .presets import presets_frame
-    show(presets_frame(), fmt)
+    show(presets_frame(), fmt, "preset")
 
 
 @main.command()
@@ -362,4 +371,4 @@ def presets(fmt):
 def methods(fmt):
     """The methods roiloss knows: semantics and the implementations they reproduce."""
     from .methods import methods_frame
-    show(methods_frame(), fmt)
+    show(methods_frame(), fmt, "method")

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-PLACEMENTS = ("centered", "thirds")
-ARITHMETICS = ("float32", "exact")
+from .choices import ARITHMETICS, PLACEMENTS  # noqa: F401  (re-exported)
+
 MAX_POOL = 256  # bins per axis: mask heads use 14-28; beyond this a pool is a typo and grids explode
 
 

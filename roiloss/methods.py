@@ -14,6 +14,7 @@ from typing import Callable
 import numpy as np
 
 from .axis import SampleAxis, WindowAxis, sample_axis
+from .choices import METHOD_NAMES
 from .geometry import Geometry
 from .kernels import aligned_span, bilinear, bin_edges, clip_windows, cround, to_cells
 
@@ -157,6 +158,7 @@ METHODS: dict[str, Method] = {
     ]
 }
 
+assert tuple(METHODS) == METHOD_NAMES, "roiloss.choices.METHOD_NAMES is out of date"
 DEFAULT_METHODS = ("roipool", "roiwarp", "roialign")
 
 

@@ -12,6 +12,9 @@ from .axis import interval_overlap
 from .methods import Axes
 
 METRICS = ["lost_frac", "gained_frac", "outside_weight", "iou", "shift_px", "empty_bins"]
+# float32 can place the first sample of an exactly aligned box 1e-5 px away from the exact RoI:
+# representation noise of the box itself, not a misalignment (docs/semantics.md D29)
+SHIFT_FLOOR_PX = 1e-4
 FLAG_BITS = ((1, "sub-cell"), (2, "outside-image"), (4, "no-image-size"))
 
 
@@ -45,7 +48,7 @@ def measure(ax: Axes, px_per_unit_x=None, px_per_unit_y=None) -> dict[str, np.nd
         "gained_frac": _zero_noise(np.maximum((support - covered) / area, 0.0)),
         "outside_weight": np.clip(outside, 0.0, 1.0),
         "iou": np.clip(e_inter / union, 0.0, 1.0),
-        "shift_px": shift,
+        "shift_px": np.where(shift < SHIFT_FLOOR_PX, 0.0, shift),
         "empty_bins": rows * cols - (rows - sy.empty_bins) * (cols - sx.empty_bins),
     }
 

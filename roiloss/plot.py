@@ -18,7 +18,7 @@ import pandas as pd  # noqa: E402
 from matplotlib.patches import Rectangle  # noqa: E402
 
 from .analysis import ModelBoxes  # noqa: E402
-from .grid import grid_table  # noqa: E402
+from .sampling_grid import grid_table  # noqa: E402
 from .semantics import Semantics  # noqa: E402
 from .methods import METHODS  # noqa: E402
 from .writers import atomic_output  # noqa: E402

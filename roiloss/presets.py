@@ -12,7 +12,7 @@ from .methods import METHODS
 from .pyramid import Pyramid
 from .transforms import Resize
 
-HEADS = ("box", "mask")
+from .choices import HEADS, PRESET_NAMES
 
 
 @dataclass(frozen=True)
@@ -63,6 +63,8 @@ PRESETS: dict[str, Preset] = {p.name: p for p in [
            "MNC: scale 600 (max 1000), Caffe ROIWarping (stride 16, 14x14)",
            Resize("fast-rcnn", short=(600,), max_size=1000), stride=16),
 ]}
+
+assert tuple(PRESETS) == PRESET_NAMES, "roiloss.choices.PRESET_NAMES is out of date"
 
 
 def presets_frame():

@@ -26,7 +26,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-MAPPERS = ("torchvision", "detectron2", "maskrcnn-benchmark", "mmdet", "matterport")
+from .choices import MAPPERS
 
 
 @dataclass(frozen=True)

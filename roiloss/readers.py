@@ -18,13 +18,14 @@ import numpy as np
 import pandas as pd
 
 from . import boxes as _boxes
+from .choices import INPUT_FORMATS
 from .coco import read_coco
 from .delimited import LineMap, parse_columns, read_csv, sniff_delimiter  # noqa: F401  (public here)
 from .geometry import parse_size
 from .errors import InputError
 
 CHUNK_ROWS = 250_000  # rows per chunk: bounds memory on inputs of any size
-FORMATS = ("csv", "coco")
+FORMATS = INPUT_FORMATS
 
 
 @dataclass

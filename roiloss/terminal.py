@@ -29,14 +29,15 @@ class _Console(Console):
         raise BrokenPipeError
 
 
-def console(stream=None, stderr: bool = False, soft_wrap: bool = False) -> Console:
+def console(stream=None, stderr: bool = False, soft_wrap: bool = False, width: int | None = None) -> Console:
     """A console on ``stream`` (stdout by default): colour only on a terminal and without
     ``NO_COLOR``; the width of the terminal, else ``COLUMNS``, else 80. ``soft_wrap``: text is
     not wrapped at the width (one-line messages stay one line)."""
     stream = stream or (sys.stderr if stderr else sys.stdout)
     tty = hasattr(stream, "isatty") and stream.isatty()
     columns = os.environ.get("COLUMNS", "")
-    width = int(columns) if columns.isdigit() and int(columns) > 0 else (None if tty else 80)
+    if width is None:
+        width = int(columns) if columns.isdigit() and int(columns) > 0 else (None if tty else 80)
     return _Console(file=stream, width=width,
                     no_color=bool(os.environ.get("NO_COLOR")) or not tty, highlight=False, soft_wrap=soft_wrap)
 
@@ -83,6 +84,18 @@ def summary_table(summary: pd.DataFrame, by: str | None = None, title: str = "Me
     return table
 
 
+def level_table(summary: pd.DataFrame, title: str = "Per pyramid level (means)") -> Table:
+    """Per method and level: boxes, share losing anything and the mean of each metric. Fits 80 columns."""
+    table = _table(title)
+    for name in ("method", "level", "boxes", "lost>0", "lost", "gained", "outside", "shift"):
+        table.add_column(name, justify="left" if name == "method" else "right", no_wrap=True)
+    for _, row in summary.iterrows():
+        table.add_row(escape(str(row["method"])), _text(row["level"]), str(row["boxes"]), number(row["lost_any_share"]),
+                      number(row["lost_frac_mean"]), number(row["gained_frac_mean"]),
+                      number(row["outside_weight_mean"]), number(row["shift_px_mean"], 1))
+    return table
+
+
 ROW_COLUMNS = [("roi_id", "roi_id"), ("level", "level"), ("method", "method"), ("lost_frac", "lost"),
                ("gained_frac", "gained"), ("outside_weight", "outside"), ("iou", "iou"), ("shift_px", "shift"),
                ("flags", "flags")]
@@ -93,8 +106,8 @@ WIDE_COLUMNS = [("image_id", "image"), ("category", "category"), ("box", "box (x
 def rows_table(rows: pd.DataFrame, total: int, width: int = 80, wide: bool = False) -> Table:
     """The first per-box rows; at ``width`` >= 120 (or ``wide``) with image, category, box and empty bins."""
     shown = len(rows)
-    more = f", the rest not shown: --rows N or --format csv" if total > shown else ""
-    table = _table(f"Per-box rows ({shown} of {total}{more}; shift in input pixels)")
+    more = ", --rows N for more" if total > shown else ""
+    table = _table(f"Per-box rows: {shown} of {total}{more} (shift in input px)")
     columns = [c for c in ROW_COLUMNS if c[0] in rows.columns]
     if wide or width >= WIDE:
         columns[1:1] = [c for c in WIDE_COLUMNS if c[0] in rows.columns or c[0] == "box"]
@@ -134,6 +147,23 @@ def frame_table(frame: pd.DataFrame, title: str | None = None) -> Table:
     for row in frame.itertuples(index=False):
         table.add_row(*[_text(v) for v in row])
     return table
+
+
+def record_list(frame: pd.DataFrame, key: str):
+    """A catalogue (methods, presets) as one block per row: the key in bold, then ``field  value``
+    lines whose values wrap at word boundaries. Reads at any width, unlike a wide table."""
+    from rich.console import Group
+
+    blocks = []
+    for _, row in frame.iterrows():
+        grid = Table.grid(padding=(0, 2))
+        grid.add_column(style="dim", no_wrap=True)
+        grid.add_column(overflow="fold")
+        for column in frame.columns:
+            if column != key:
+                grid.add_row(escape(str(column)), _text(row[column]))
+        blocks += [f"[bold]{escape(str(row[key]))}[/]", grid, ""]
+    return Group(*blocks)
 
 
 def checks_table(audit) -> Table:

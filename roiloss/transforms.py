@@ -48,7 +48,7 @@ import numpy as np
 
 from .geometry import parse_size
 
-RULES = ("torchvision", "detectron2", "mmdet", "maskrcnn-benchmark", "fast-rcnn", "square", "fixed", "none")
+from .choices import RULES
 F32 = np.float32
 
 

@@ -1,31 +1,16 @@
-"""`roiloss audit`: checks, config precedence, reports, determinism, exit codes."""
+"""The audit as a library: check syntax, roiloss.audit() results, statistics and reports."""
 
 import json
-import os
 import xml.etree.ElementTree as ET
-from pathlib import Path
 
+import numpy as np
 import pytest
-from click.testing import CliRunner
 
-from roiloss.audit import CheckError, parse_check, parse_checks
-from roiloss.cli import main
+import roiloss
+from roiloss.checks import Audit, CheckError, default_checks, parse_check, parse_checks
+from roiloss.audit_report import SCHEMA
 
-ROOT = Path(__file__).resolve().parent.parent
-EXAMPLE = ROOT / "data" / "example.csv"
-VAL = ROOT.parent / "shared" / "data" / "coco-mini" / "instances_val2017_subset.json"
-
-
-def run(*args, cwd=None):
-    runner = CliRunner()
-    if cwd is None:
-        return runner.invoke(main, [str(a) for a in args], catch_exceptions=False)
-    old = os.getcwd()
-    os.chdir(cwd)
-    try:
-        return runner.invoke(main, [str(a) for a in args], catch_exceptions=False)
-    finally:
-        os.chdir(old)
+from conftest import VAL, VAL_BOXES
 
 
 def test_check_syntax():
@@ -40,105 +25,60 @@ def test_check_syntax():
             parse_check(bad)
 
 
-def test_passing_audit_exits_0(tmp_path):
-    result = run("audit", EXAMPLE, "--stride", "32", "--pool", "3", "--check", "roialign max shift_px <= 0", cwd=tmp_path)
-    assert result.exit_code == 0, result.stdout
-    assert "audit passed: 2 of 2 checks pass" in result.stdout
+def test_invalid_share_is_always_checked_unless_given():
+    assert [c.text for c in default_checks("mean lost_frac <= 1")] == [
+        "mean lost_frac <= 1", "invalid_share <= 0.0"]
+    assert [c.text for c in default_checks(["invalid_share <= 0.2"], 0.5)] == ["invalid_share <= 0.2"]
+    with pytest.raises(CheckError, match="max_invalid_share"):
+        default_checks([], 1.5)
 
 
-def test_failing_audit_on_coco_exits_1_with_worst_boxes_and_remedy(tmp_path):
-    report = tmp_path / "r.json"
-    result = run("audit", VAL, "--check", "roialign p95 lost_frac <= 0.01; sub_cell_share <= 0.1",
-                 "--report", report, cwd=tmp_path)
-    assert result.exit_code == 1
-    assert "FAIL" in result.stdout and "remedy:" in result.stdout
-    data = json.loads(report.read_text())
-    assert data["schema"] == "roiloss.audit/1" and data["passed"] is False and data["boxes"] == 624
-    by_name = {c["check"]: c for c in data["checks"]}
-    lost = by_name["roialign p95 lost_frac <= 0.01"]
-    assert lost["passed"] is False and lost["value"] > 0.01 and len(lost["worst"]) == 5
-    assert lost["worst"][0]["value"] >= lost["worst"][-1]["value"]
-    assert "sampling ratio 0" in lost["remedy"] or "pool" in lost["remedy"]
-    sub = by_name["sub_cell_share <= 0.1"]
-    assert sub["remedy"].startswith("stride 8 would pass")
-    assert {"category", "size"} <= set(data["breakdowns"])
-    sizes = {(r["method"], r["size"]): r["boxes"] for r in data["breakdowns"]["size"]}
-    assert sum(v for (m, _), v in sizes.items() if m == "roialign") == 624
-    semantics = data["semantics"]
-    assert {k: semantics[k] for k in ("methods", "stride", "pool", "sampling_ratio", "sample_placement", "preset")} == {
-        "methods": ["roipool", "roiwarp", "roialign"], "stride": 16.0, "pool": [7, 7], "sampling_ratio": 2,
-        "sample_placement": "centered", "preset": None}
-    assert semantics["summary"].startswith("methods roipool,roiwarp,roialign | stride 16 | pool 7x7")
+def test_audit_result_by_hand():
+    # one 64 px box and one 8 px box at stride 16: half the boxes are sub-cell
+    result = roiloss.audit([(0, 0, 64, 64), (0, 0, 8, 8)], "sub_cell_share <= 0.1", stride=16)
+    assert isinstance(result, Audit) and result.passed is False
+    assert [(r.name, r.value, r.passed) for r in result.results] == [
+        ("sub_cell_share <= 0.1", 0.5, False), ("invalid_share <= 0", 0.0, True)]
+    assert result.results[0].worst[0]["value"] == 8.0 and result.results[0].remedy == "stride 8 would pass (sub-cell share 0.0000)"
 
 
-def test_remedy_is_true(tmp_path):
-    """The stride the remedy names really passes, and the current one really fails."""
-    result = run("audit", VAL, "--check", "roipool mean gained_frac <= 1", "--report", tmp_path / "r.json", cwd=tmp_path)
-    remedy = json.loads((tmp_path / "r.json").read_text())["checks"][0]["remedy"]
-    stride = [p for p in remedy.split("; ") if p.startswith("stride")][0].split()[1]
-    again = run("audit", VAL, "--check", "roipool mean gained_frac <= 1", "--stride", stride, cwd=tmp_path)
-    assert result.exit_code == 1 and again.exit_code == 0
+def test_a_check_on_one_method_adds_it_and_a_bare_check_runs_per_method():
+    result = roiloss.audit([(0, 0, 64, 64)], ["roialign-legacy max shift_px <= 8", "max lost_frac <= 1"],
+                           methods="roipool", stride=16)
+    assert result.methods == ["roipool", "roialign-legacy"]
+    assert [r.name for r in result.results] == ["roialign-legacy max shift_px <= 8", "roipool max lost_frac <= 1",
+                                                "roialign-legacy max lost_frac <= 1", "invalid_share <= 0"]
+    # the legacy RoI Align samples half a cell (8 px) down-right of the box
+    assert result.results[0].value == 8.0 and result.passed
 
 
-def test_invalid_boxes_fail_the_default_gate(tmp_path):
-    path = tmp_path / "b.csv"
-    path.write_text("x1,y1,x2,y2\n0,0,32,32\n5,5,1,9\n")
-    result = run("audit", path, cwd=tmp_path)
-    assert result.exit_code == 1 and "invalid_share <= 0" in result.stdout
-    assert run("audit", path, "--max-invalid-share", "0.5", cwd=tmp_path).exit_code == 0
+def test_statistics_and_breakdowns():
+    result = roiloss.audit(roiloss.read_boxes(VAL), "roialign p95 lost_frac <= 1")
+    stats = result.statistics()
+    assert list(stats.method) == ["roipool", "roiwarp", "roialign"] and (stats.boxes == VAL_BOXES).all()
+    lost = result.rows[result.rows.method == "roialign"].lost_frac
+    assert stats.set_index("method").loc["roialign", "lost_frac_p95"] == pytest.approx(np.percentile(lost, 95), rel=1e-6)
+    by_size = result.breakdown("size")
+    assert set(by_size["size"]) == {"small", "medium", "large"}
+    assert by_size[by_size.method == "roialign"].boxes.sum() == VAL_BOXES
 
 
-def test_reports_parse_back_and_are_deterministic(tmp_path):
-    outputs = []
-    for run_number in range(2):
-        folder = tmp_path / str(run_number)
-        folder.mkdir()
-        paths = [folder / "r.json", folder / "r.md", folder / "r.xml"]
-        args = ["audit", VAL, "--check", "roialign p95 lost_frac <= 0.01", "--quiet"]
-        for p in paths:
-            args += ["--report", p]
-        result = run(*args, cwd=tmp_path)
-        assert result.exit_code == 1 and result.stdout == ""
-        outputs.append([p.read_bytes() for p in paths])
-    assert outputs[0] == outputs[1]
-    json_doc, markdown, junit = outputs[0]
-    assert json.loads(json_doc)["checks"][0]["metric"] == "lost_frac"
-    assert markdown.startswith(b"## roiloss audit: FAILED") and b"| check | value | limit | result |" in markdown
-    root = ET.fromstring(junit)
-    cases = root.findall(".//testcase")
-    assert [c.get("name") for c in cases] == ["roialign p95 lost_frac <= 0.01", "invalid_share <= 0"]
-    assert cases[0].find("failure") is not None and cases[1].find("failure") is None
-    assert root.find("testsuite").get("failures") == "1"
+def test_reports_render_the_same_audit():
+    result = roiloss.audit([(0, 0, 64, 64), (0, 0, 8, 8)], "sub_cell_share <= 0.1", stride=16, source="two boxes")
+    document = json.loads(result.to_json())
+    assert document["schema"] == SCHEMA == "roiloss.audit/2"
+    assert document["input"] == "two boxes" and document["boxes"] == 2 and document["passed"] is False
+    assert document["semantics"] == json.loads(json.dumps(result.semantics.to_dict()))
+    assert [c["value"] for c in document["checks"]] == [0.5, 0.0]
+    markdown = result.to_markdown().decode()
+    assert markdown.startswith("## roiloss audit: FAILED") and "two boxes: 2 boxes;" in markdown
+    assert "| sub_cell_share &lt;= 0.1 | 0.5000 | 0.1 | **FAIL** |" in markdown
+    junit = ET.fromstring(result.to_junit())
+    assert junit.find("testsuite").get("failures") == "1" and len(junit.findall(".//testcase")) == 2
+    assert result.to_json() == result.to_json()  # deterministic
 
 
-def test_config_precedence_defaults_then_file_then_command_line(tmp_path):
-    (tmp_path / "pyproject.toml").write_text(
-        '[tool.roiloss]\nstride = 32\npool = "3"\n\n[tool.roiloss.audit]\n'
-        'check = ["roialign max shift_px <= 0", "roipool max lost_frac <= 0.0"]\n')
-    # from the file: stride 32, pool 3, and the roipool check fails on the example
-    result = run("audit", EXAMPLE, "-v", cwd=tmp_path)
-    assert "stride 32 | pool 3x3" in result.stdout and result.exit_code == 1
-    assert f"config: {tmp_path / 'pyproject.toml'}" in result.stderr
-    # the command line wins: only its check runs
-    result = run("audit", EXAMPLE, "--check", "roialign max shift_px <= 0", "--stride", "8", cwd=tmp_path)
-    assert result.exit_code == 0 and "stride 8 | pool 3x3" in result.stdout
-    # without a config file, the defaults
-    other = tmp_path / "elsewhere"
-    other.mkdir()
-    (other / "pyproject.toml").write_text("[project]\nname = 'x'\n")
-    result = run("analyze", EXAMPLE, cwd=other)
-    assert "stride 16 | pool 7x7" in result.stdout
-
-
-def test_config_file_option_unknown_keys_and_wrong_types(tmp_path):
-    config = tmp_path / "roiloss.toml"
-    config.write_text('stride = 8\ncolour = "blue"\n')
-    result = run("analyze", EXAMPLE, "--config", config, cwd=tmp_path)
-    assert result.exit_code == 0 and "stride 8" in result.stdout
-    assert "unknown setting(s) ignored: colour" in result.stderr
-    config.write_text('stride = "fast"\n')
-    result = run("analyze", EXAMPLE, "--config", config, cwd=tmp_path)
-    assert result.exit_code == 2 and "stride" in result.stderr.lower()
-    config.write_text('stride = [\n')
-    result = run("analyze", EXAMPLE, "--config", config, cwd=tmp_path)
-    assert result.exit_code == 2 and "not valid TOML" in result.stderr
+def test_markdown_escapes_user_strings():
+    boxes = [{"x1": 0, "y1": 0, "x2": 4, "y2": 4, "category": "a|b <i>"}]
+    markdown = roiloss.audit(boxes, "sub_cell_share <= 0", stride=16, source="x|y").to_markdown().decode()
+    assert "a\\|b &lt;i&gt;" in markdown and "x\\|y" in markdown and "<i>" not in markdown

@@ -1,4 +1,5 @@
-"""SPEC §5: the coefficients roiloss reports equal ONNX Runtime's on a one-hot feature map."""
+"""docs/semantics.md §5: in exact arithmetic the coefficients roiloss reports equal ONNX Runtime's
+double-precision kernels on a one-hot feature map (float32 arithmetic: test_conformance_float32.py)."""
 
 import numpy as np
 import pytest
@@ -17,9 +18,9 @@ def dense(cells, n_boxes, pool, map_h, map_w):
     return out
 
 
-def ours(config, method):
+def ours(config, method, arithmetic="exact"):
     cells = roiloss.coefficients(config["boxes"], method=method, stride=config["stride"], pool=config["pool"],
-                                 sampling_ratio=config["ratio"], image_size=config["image"])
+                                 sampling_ratio=config["ratio"], image_size=config["image"], arithmetic=arithmetic)
     return dense(cells, len(config["boxes"]), config["pool"], config["map_h"], config["map_w"])
 
 
@@ -48,10 +49,12 @@ def test_roi_align_matches_onnxruntime(method, aligned):
     assert worst < 1e-6
 
 
-def test_roi_pool_windows_match_onnxruntime():
+@pytest.mark.parametrize("arithmetic", ["exact", "float32"])
+def test_roi_pool_windows_match_onnxruntime(arithmetic):
+    # MaxRoiPool is float32 only; these boxes lie on no half-cell boundary, so both arithmetics agree
     for config in CONFIGS:
         expected = max_roi_pool(config["boxes"], config["map_h"], config["map_w"], config["pool"], config["stride"])
-        got = ours(config, "roipool") > 0
+        got = ours(config, "roipool", arithmetic) > 0
         mismatch = np.argwhere((got != expected).any(axis=(1, 2, 3, 4)))
         assert not len(mismatch), (config["stride"], config["pool"], config["boxes"][mismatch.ravel()])
 
@@ -64,11 +67,13 @@ def test_roi_pool_weights_are_one_over_window_size():
     np.testing.assert_allclose(got[windows], np.broadcast_to(1.0 / np.maximum(sizes, 1), got.shape)[windows])
 
 
-def test_roi_pool_float32_bin_edges_as_the_frameworks():
+@pytest.mark.parametrize("arithmetic", ["exact", "float32"])
+def test_roi_pool_float32_bin_edges_as_the_frameworks(arithmetic):
     # n = 57 cells, P = 7: float32(7) * float32(57/7) > 57, so the last window reads one more cell.
     stride, pool, map_w = 1, (1, 7), 64
     box = np.array([[0.0, 0.0, 56.0, 1.0]])
     expected = max_roi_pool(box, 1, map_w, pool, stride)
-    got = ours(dict(boxes=box, stride=stride, pool=pool, ratio=0, map_h=1, map_w=map_w, image=(map_w, 1)), "roipool") > 0
+    got = ours(dict(boxes=box, stride=stride, pool=pool, ratio=0, map_h=1, map_w=map_w, image=(map_w, 1)), "roipool",
+               arithmetic) > 0
     assert expected[0, 0, 6].sum() == 58 - 48  # cells 48..57: 57 is past the box's last cell 56
     np.testing.assert_array_equal(got, expected)

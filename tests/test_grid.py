@@ -1,150 +1,121 @@
-"""`roiloss grid`: the article's sample points, levels consistent with the engine, the figure."""
-
-import io
+"""The sampling grid as a library (roiloss.grid, roiloss.grid.grid_table, pair_by_box, cross_entries)."""
 
 import numpy as np
 import pandas as pd
 import pytest
-from click.testing import CliRunner
 
 import roiloss
-from cases import configurations
-from roiloss.cli import main
+from roiloss.boxes import normalise
+from roiloss.sampling_grid import DETAILS, cross_entries, grid_table, pair_by_box
+from roiloss.semantics import resolve
 
-ARTICLE = ["--box", "296,192,496,337", "--image-size", "512x512", "--stride", "32", "--pool", "3"]
-
-
-def grid_csv(*args):
-    result = CliRunner().invoke(main, ["grid", *ARTICLE, *args, "--format", "csv"], catch_exceptions=False)
-    assert result.exit_code == 0, result.stderr
-    return pd.read_csv(io.StringIO(result.stdout))
+BOXES = [(10, 20, 300, 90), (0, 0, 7, 5), (100, 100, 612, 400)]
 
 
-def test_article_figure_with_thirds_placement():
-    samples = grid_csv("--methods", "roialign", "--sample-placement", "thirds", "--level", "samples")
-    first_bin = samples[(samples.bin_y == 0) & (samples.bin_x == 0)]
-    points = first_bin.drop_duplicates(["sample_y", "sample_x"])[["x", "y"]].round(2)
-    assert sorted(map(tuple, points.to_numpy())) == [(9.94, 6.5), (9.94, 7.01), (10.64, 6.5), (10.64, 7.01)]
-    first = first_bin[(first_bin.sample_y == 0) & (first_bin.sample_x == 0)]
-    centres = sorted(zip(first.cell_center_x, first.cell_center_y))
-    assert centres == [(9.5, 6.5), (9.5, 7.5), (10.5, 6.5), (10.5, 7.5)]
-    assert first.weight.sum() == pytest.approx(1.0)
-
-    bins = grid_csv("--methods", "roialign", "--sample-placement", "thirds", "--level", "bins")
-    b = bins[(bins.bin_y == 0) & (bins.bin_x == 0)].iloc[0]
-    assert (round(b.width, 2), round(b.height, 2)) == (2.08, 1.51)
-
-
-def test_default_placement_is_at_quarters_of_the_bin():
-    samples = grid_csv("--methods", "roialign", "--level", "samples")
-    first_bin = samples[(samples.bin_y == 0) & (samples.bin_x == 0)]
-    xs = sorted(first_bin.x.unique())
-    bin_width = 6.25 / 3
-    np.testing.assert_allclose(xs, [9.25 + bin_width / 4, 9.25 + 3 * bin_width / 4])
-
-
-def test_cells_level_equals_onnxruntime():
-    """The `cells` listing of `roiloss grid` (CLI, CSV) is what ONNX Runtime computes on a one-hot map."""
-    from reference import max_roi_pool, roi_align
-    from test_conformance import dense
-
-    for config in list(configurations(seed=7, count=8)):
-        geometry = ["--stride", str(config["stride"]), "--pool", "{}x{}".format(*config["pool"]),
-                    "--sampling-ratio", str(config["ratio"]), "--image-size", "{:g}x{:g}".format(*config["image"])]
-        boxes = [arg for box in config["boxes"] for arg in ("--box", ",".join(repr(float(v)) for v in box))]
-        for method, aligned in [("roialign", True), ("roialign-legacy", False), ("roipool", None)]:
-            result = CliRunner().invoke(main, ["grid", *boxes, *geometry, "--methods", method, "--level", "cells",
-                                               "--format", "csv"], catch_exceptions=False)
-            cells = pd.read_csv(io.StringIO(result.stdout))
-            got = dense(cells, len(config["boxes"]), config["pool"], config["map_h"], config["map_w"])
-            if aligned is None:
-                expected = max_roi_pool(config["boxes"], config["map_h"], config["map_w"], config["pool"], config["stride"])
-                np.testing.assert_array_equal(got > 0, expected)
-            else:
-                expected = roi_align(config["boxes"], config["map_h"], config["map_w"], config["pool"], config["ratio"],
-                                     config["stride"], aligned)
-                np.testing.assert_allclose(got, expected, rtol=0, atol=1e-6)
-
-
+@pytest.mark.parametrize("arithmetic", ["float32", "exact"])
 @pytest.mark.parametrize("ratio", [0, 1, 2, 3])
-def test_sample_counts_per_bin_follow_the_sampling_ratio(ratio):
-    boxes = [(10, 20, 300, 90), (0, 0, 7, 5), (100, 100, 612, 400)]
+def test_sample_counts_per_bin_follow_the_sampling_ratio(ratio, arithmetic):
     pool = (2, 3)
-    samples = roiloss.grid(boxes, methods="roialign", level="samples", stride=16, pool=pool,
-                           sampling_ratio=ratio, image_size=(640, 480))
+    kwargs = dict(methods="roialign", stride=16, pool=pool, sampling_ratio=ratio, image_size=(640, 480),
+                  arithmetic=arithmetic)
+    samples = roiloss.grid(BOXES, detail="samples", **kwargs)
     counts = samples.drop_duplicates(["roi_id", "bin_y", "bin_x", "sample_y", "sample_x"]).groupby(
         ["roi_id", "bin_y", "bin_x"]).size()
-    for roi, (x1, y1, x2, y2) in enumerate(boxes):
+    for roi, (x1, y1, x2, y2) in enumerate(BOXES):
+        # none of these sizes is a multiple of 16 * pool: float32 and exact agree on ceil(size / pool)
         gy = ratio or int(np.ceil((y2 - y1) / 16 / pool[0]))
         gx = ratio or int(np.ceil((x2 - x1) / 16 / pool[1]))
         assert (counts.loc[roi] == gy * gx).all()
-    bins = roiloss.grid(boxes, methods="roialign", level="bins", stride=16, pool=pool, sampling_ratio=ratio,
-                        image_size=(640, 480))
+    bins = roiloss.grid(BOXES, detail="bins", **kwargs)
     merged = bins.set_index(["roi_id", "bin_y", "bin_x"])["samples"]
     assert (merged.loc[counts.index] == counts).all()
 
 
 def test_invalid_samples_are_listed_without_cells():
     # a box hanging off the left of the map: samples left of t = -1 are invalid
-    samples = roiloss.grid([(-100, 0, 40, 32)], methods="roialign", level="samples", stride=16, pool=(1, 4),
+    samples = roiloss.grid([(-100, 0, 40, 32)], methods="roialign", detail="samples", stride=16, pool=(1, 4),
                            image_size=(64, 64))
     invalid = samples[~samples.valid]
     assert len(invalid) > 0 and invalid.cell_x.isna().all() and (invalid.weight == 0).all()
     assert not invalid.duplicated(["bin_y", "bin_x", "sample_y", "sample_x"]).any()
+    bins = roiloss.grid([(-100, 0, 40, 32)], methods="roialign", detail="bins", stride=16, pool=(1, 4),
+                        image_size=(64, 64))
+    assert bins["empty"].tolist() == [True, True, False, False] and bins.valid_samples.tolist()[:2] == [0, 0]
 
 
-def colours(path):
-    import matplotlib.image as mpimg
-    image = mpimg.imread(path)[..., :3]
-    return image, {tuple(np.round(c * 255).astype(int)) for c in image.reshape(-1, 3)}
+@pytest.mark.parametrize("method", list(roiloss.METHODS))
+def test_cells_detail_equals_coefficients(method):
+    kwargs = dict(stride=16, pool=(3, 2), sampling_ratio=0, image_size=(640, 480))
+    cells = roiloss.grid(BOXES, method, "cells", **kwargs)
+    coefficients = roiloss.coefficients(BOXES, method=method, **kwargs)
+    pd.testing.assert_frame_equal(cells.drop(columns="stride"), coefficients, check_dtype=False)
+    assert set(cells.stride) == {16.0}
 
 
-def hex_rgb(value):
-    return tuple(int(value[i:i + 2], 16) for i in (1, 3, 5))
+def test_samples_weights_sum_to_the_cells_coefficients():
+    kwargs = dict(methods="roialign", stride=16, pool=3, sampling_ratio=2, image_size=(640, 480))
+    samples = roiloss.grid(BOXES, detail="samples", **kwargs)
+    cells = roiloss.grid(BOXES, detail="cells", **kwargs)
+    per_cell = samples[samples.valid].groupby(["roi_id", "bin_y", "bin_x", "cell_y", "cell_x"]).weight.sum() / 4
+    got = cells.set_index(["roi_id", "bin_y", "bin_x", "cell_y", "cell_x"]).weight
+    per_cell = per_cell[per_cell > 0]
+    per_cell.index = per_cell.index.set_levels([lvl.astype(got.index.levels[i].dtype)
+                                                for i, lvl in enumerate(per_cell.index.levels)])
+    np.testing.assert_allclose(got.loc[per_cell.index].to_numpy(), per_cell.to_numpy(), rtol=0, atol=1e-12)
+    assert len(per_cell) == len(got)
 
 
-def test_plot_shows_lost_and_gained_colours(tmp_path):
-    from roiloss.plot import DPI, GAINED, LOST, PANEL_INCHES
-    path = tmp_path / "floor.png"
-    result = CliRunner().invoke(main, ["grid", *ARTICLE, "--methods", "roipool-floor", "--plot", str(path),
-                                       "--format", "csv", "-o", str(tmp_path / "cells.csv")])
-    assert result.exit_code == 0, result.stderr
-    image, found = colours(path)
-    assert image.shape[1] == PANEL_INCHES * DPI and image.shape[0] == (PANEL_INCHES + 1.0) * DPI
-    assert hex_rgb(LOST) in found and hex_rgb(GAINED) in found
-
-    aligned = tmp_path / "align.png"
-    CliRunner().invoke(main, ["grid", *ARTICLE, "--methods", "roialign", "--plot", str(aligned), "-o", str(tmp_path / "x")])
-    image, found = colours(aligned)
-    # the legend shows the lost colour once; the panel itself must have none of it
-    panel = image[: int(image.shape[0] * 0.85)]
-    panel_colours = {tuple(np.round(c * 255).astype(int)) for c in panel.reshape(-1, 3)}
-    assert hex_rgb(LOST) not in panel_colours and hex_rgb(GAINED) in panel_colours
+def test_grid_with_a_pyramid_puts_each_box_on_its_level():
+    boxes = [(0, 0, 50, 60), (0, 0, 500, 500)]
+    bins = roiloss.grid(boxes, "roialign", "bins", pyramid=roiloss.Pyramid(mapper="detectron2"), pool=2)
+    assert list(bins.columns[:4]) == ["roi_id", "level", "stride", "method"]
+    assert bins.groupby("roi_id")["level"].first().tolist() == [2, 5]
+    assert bins.groupby("roi_id").stride.first().tolist() == [4.0, 32.0]
+    # feature-area units of the box's own map: x0 of the first bin is x1 / stride
+    assert bins.groupby("roi_id").x0.min().tolist() == [0.0, 0.0]
+    assert bins.groupby("roi_id").x1.max().tolist() == pytest.approx([50 / 4, 500 / 32])
 
 
-def test_plot_is_deterministic_and_has_one_panel_per_method(tmp_path):
-    from roiloss.plot import DPI, PANEL_INCHES
-    paths = [tmp_path / "a.png", tmp_path / "b.png"]
-    for path in paths:
-        CliRunner().invoke(main, ["grid", *ARTICLE, "--methods", "roipool,roiwarp,roialign", "--plot", str(path),
-                                  "-o", str(tmp_path / "x")])
-    assert paths[0].read_bytes() == paths[1].read_bytes()
-    image, _ = colours(paths[0])
-    assert image.shape[1] == 3 * PANEL_INCHES * DPI
+def test_multi_scale_resize_gives_one_grid_per_short_side():
+    bins = roiloss.grid([(0, 0, 100, 100)], "roialign", "bins", stride=16, pool=1, resize="detectron2",
+                        image_size=(400, 400))
+    assert bins.short_side.tolist() == [800.0] and bins.x1.tolist() == pytest.approx([200 / 16])
+    semantics = resolve(methods="roialign", stride=16, pool=1, resize="detectron2", min_size="400,800")
+    bins = roiloss.grid([(0, 0, 100, 100)], semantics=semantics, detail="bins", image_size=(400, 400))
+    assert bins.short_side.tolist() == [400.0, 800.0]
+    # the box in the model's frame: 100 px at scale 1 and 2
+    assert bins.x1.tolist() == pytest.approx([100 / 16, 200 / 16])
 
 
-def test_grid_needs_input_or_box():
-    result = CliRunner().invoke(main, ["grid"])
-    assert result.exit_code == 2 and "either INPUT or --box" in result.stderr
-    result = CliRunner().invoke(main, ["grid", "--box", "1,2,3"])
-    assert result.exit_code == 2 and "four numbers" in result.stderr
+def test_bad_detail_is_a_value_error_naming_it():
+    with pytest.raises(ValueError, match="detail must be one of bins, samples, cells"):
+        roiloss.grid(BOXES, detail="points")
+    table = normalise(BOXES)
+    with pytest.raises(ValueError, match="detail"):
+        grid_table(table, resolve(), "points")
+    assert DETAILS == ("bins", "samples", "cells")
 
 
-def test_roi_selection_from_a_file():
-    from pathlib import Path
-    example = str(Path(__file__).parent.parent / "data" / "example.csv")
-    result = CliRunner().invoke(main, ["grid", example, "--roi", "6", "--level", "bins", "--format", "csv"])
-    frame = pd.read_csv(io.StringIO(result.stdout))
-    assert set(frame.roi_id) == {6} and len(frame) == 49 * 3
-    result = CliRunner().invoke(main, ["grid", example, "--roi", "999"])
-    assert result.exit_code == 2 and "no box with roi_id 999" in result.stderr
+def test_no_valid_box_gives_an_empty_frame():
+    frame = roiloss.grid([(10, 10, 5, 5)], "roialign", "cells")
+    assert len(frame) == 0 and list(frame.columns[:2]) == ["roi_id", "method"]
+
+
+def test_pair_by_box_pairs_rows_of_the_same_box():
+    box_y = np.array([0, 0, 1, 2, 2, 2])
+    box_x = np.array([0, 1, 1, 1, 2])
+    yi, xi = pair_by_box(box_y, box_x, 3)
+    pairs = sorted(zip(yi.tolist(), xi.tolist()))
+    expected = sorted((i, j) for i in range(len(box_y)) for j in range(len(box_x)) if box_y[i] == box_x[j])
+    assert pairs == expected
+    assert (box_y[yi] == box_x[xi]).all()
+
+
+def test_cross_entries_multiplies_row_and_column_weights():
+    from roiloss.axis import AxisEntries
+
+    ey = AxisEntries(box=np.array([0, 0]), bin=np.array([0, 0]), cell=np.array([3, 4]), weight=np.array([0.25, 0.75]))
+    ex = AxisEntries(box=np.array([0]), bin=np.array([1]), cell=np.array([7]), weight=np.array([0.5]))
+    out = cross_entries(ey, ex, 1)
+    assert out["cell_y"].tolist() == [3, 4] and out["cell_x"].tolist() == [7, 7] and out["bin_x"].tolist() == [1, 1]
+    assert out["weight"].tolist() == [0.125, 0.375]

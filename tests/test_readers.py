@@ -1,37 +1,32 @@
-"""Real inputs: COCO JSON (and LVIS), CSV variants, stdin; bad input never crashes, never loses a box."""
+"""Reading boxes: COCO JSON (and LVIS), CSV variants, stdin, streaming; bad input never crashes,
+never loses a box (roiloss.read_boxes / iter_boxes, and the same through `roiloss analyze`)."""
 
-import io
 import json
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from roiloss.cli import main
+import roiloss
+from roiloss.errors import InputError
+from roiloss.readers import iter_boxes, parse_columns, place, sniff_delimiter, sniff_format
 
-COCO_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "coco-mini"
-VAL = COCO_DIR / "instances_val2017_subset.json"
-TRAIN = COCO_DIR / "instances_train2017_subset.json"
-
-
-def run(*args, input=None):
-    return CliRunner().invoke(main, [str(a) for a in args], input=input, catch_exceptions=False)
+from conftest import EXAMPLE, EXAMPLE_BOXES, VAL, VAL_BOXES, VAL_CROWD, invoke, parse_output
 
 
 def csv_rows(result):
     assert result.exit_code == 0, result.stderr
-    return pd.read_csv(io.StringIO(result.stdout))
+    return parse_output(result.stdout, "csv")
 
 
-@pytest.mark.parametrize("path,boxes,crowd", [(VAL, 624, 5), (TRAIN, 739, 8)])
-def test_coco_subsets_give_one_row_per_annotation_and_method(path, boxes, crowd):
+@pytest.mark.parametrize("which,boxes,crowd", [("val", VAL_BOXES, VAL_CROWD), ("generated", 739, 8)])
+def test_coco_files_give_one_row_per_annotation_and_method(which, boxes, crowd, coco_generated):
+    path = VAL if which == "val" else coco_generated
     coco = json.loads(path.read_text())
     assert len(coco["annotations"]) == boxes
-    frame = csv_rows(run("analyze", path, "--format", "csv", "--methods", "all"))
+    frame = csv_rows(invoke("analyze", path, "--format", "csv", "--methods", "all"))
     assert len(frame) == boxes * 5
     assert set(frame.roi_id) == {a["id"] for a in coco["annotations"]}
     names = {c["id"]: c["name"] for c in coco["categories"]}
@@ -44,6 +39,42 @@ def test_coco_subsets_give_one_row_per_annotation_and_method(path, boxes, crowd)
     assert not frame["flags"].fillna("").str.contains("no-image-size").any()  # sizes come from `images`
 
 
+def test_read_boxes_gives_the_canonical_table_of_a_coco_file():
+    coco = json.loads(VAL.read_text())
+    table = roiloss.read_boxes(VAL)
+    assert list(table.columns[:9]) == ["roi_id", "image_id", "category", "x1", "y1", "x2", "y2", "image_width",
+                                       "image_height"]
+    assert {"iscrowd", "invalid", "position"} <= set(table.columns)
+    assert len(table) == VAL_BOXES and (table.invalid == "").all() and table.iscrowd.sum() == VAL_CROWD
+    assert table.position.tolist() == list(range(VAL_BOXES))
+    sizes = {i["id"]: (i["width"], i["height"]) for i in coco["images"]}
+    assert [tuple(v) for v in table[["image_width", "image_height"]].to_numpy()] == [
+        sizes[a["image_id"]] for a in coco["annotations"]]
+    skipped = roiloss.read_boxes(VAL, skip_crowd=True)
+    assert len(skipped) == VAL_BOXES - VAL_CROWD and skipped.iscrowd.sum() == 0
+
+
+def test_iter_boxes_streams_validated_chunks():
+    source = iter_boxes(EXAMPLE, chunk_rows=3)
+    assert source.format == "csv" and source.name == str(EXAMPLE)
+    chunks = list(source.chunks)
+    assert [len(c) for c in chunks] == [3, 3, EXAMPLE_BOXES - 6]
+    whole = pd.concat(chunks, ignore_index=True)
+    pd.testing.assert_frame_equal(whole, roiloss.read_boxes(EXAMPLE))
+    assert whole.position.tolist() == list(range(EXAMPLE_BOXES))
+
+
+def test_iter_boxes_image_size_fills_missing_sizes(tmp_path):
+    path = tmp_path / "b.csv"
+    path.write_text("x1,y1,x2,y2,image_width,image_height\n0,0,10,10,,\n0,0,10,10,100,50\n")
+    a = pd.concat(iter_boxes(path, image_size="640x480").chunks)
+    b = pd.concat(iter_boxes(path, image_size=(640, 480)).chunks)
+    pd.testing.assert_frame_equal(a, b)
+    assert a[["image_width", "image_height"]].to_numpy().tolist() == [[640, 480], [100, 50]]
+    with pytest.raises(ValueError, match="image_size"):
+        iter_boxes(path, image_size="5x")
+
+
 def test_coco_image_sizes_set_the_map(tmp_path):
     # the same box at the right edge of a 100 px image and of an unknown-size image
     coco = {"images": [{"id": 1, "width": 100, "height": 100}],
@@ -51,15 +82,15 @@ def test_coco_image_sizes_set_the_map(tmp_path):
             "categories": [{"id": 3, "name": "kite"}]}
     path = tmp_path / "one.json"
     path.write_text(json.dumps(coco))
-    frame = csv_rows(run("analyze", path, "--format", "csv", "--stride", "16"))
+    frame = csv_rows(invoke("analyze", path, "--format", "csv", "--stride", "16"))
     assert frame["flags"].iloc[0] == "outside-image"
     assert frame.category.iloc[0] == "kite"
 
 
 def test_skip_crowd_counts_what_it_skipped():
-    result = run("analyze", VAL, "--format", "csv", "--skip-crowd")
-    assert len(csv_rows(result)) == (624 - 5) * 3
-    assert "5 crowd boxes skipped" in result.stderr
+    result = invoke("analyze", VAL, "--format", "csv", "--skip-crowd")
+    assert len(csv_rows(result)) == (VAL_BOXES - VAL_CROWD) * 3
+    assert f"{VAL_CROWD} crowd boxes skipped" in result.stderr
 
 
 def test_lvis_layout_is_read(tmp_path):
@@ -69,7 +100,7 @@ def test_lvis_layout_is_read(tmp_path):
             "categories": [{"id": 1, "name": "aerosol_can", "synset": "aerosol.n.02", "frequency": "c"}]}
     path = tmp_path / "lvis.json"
     path.write_text(json.dumps(lvis))
-    frame = csv_rows(run("analyze", path, "--format", "csv"))
+    frame = csv_rows(invoke("analyze", path, "--format", "csv"))
     assert len(frame) == 3 and frame.category.iloc[0] == "aerosol_can" and frame.iscrowd.iloc[0] == 0
 
 
@@ -84,25 +115,36 @@ def test_lvis_layout_is_read(tmp_path):
 def test_csv_variants_give_the_same_boxes(text, tmp_path):
     path = tmp_path / "boxes.csv"
     path.write_bytes(text.encode("utf-8"))
-    frame = csv_rows(run("analyze", path, "--format", "csv", "--methods", "roialign"))
+    frame = csv_rows(invoke("analyze", path, "--format", "csv", "--methods", "roialign"))
     assert frame[["x1", "y1", "x2", "y2"]].to_numpy().tolist() == [[0, 0, 32, 32], [10, 10, 50, 70]]
+    assert roiloss.read_boxes(path)[["x1", "y1", "x2", "y2"]].to_numpy().tolist() == [[0, 0, 32, 32], [10, 10, 50, 70]]
 
 
 def test_columns_option_maps_unusual_headers(tmp_path):
     path = tmp_path / "odd.csv"
     path.write_text("left,top,right,bottom,file,kind\n0,0,32,32,a.jpg,cat\n")
-    frame = csv_rows(run("analyze", path, "--format", "csv", "--columns",
-                         "x1=left,y1=top,x2=right,y2=bottom,image_id=file,category=kind"))
+    frame = csv_rows(invoke("analyze", path, "--format", "csv", "--columns",
+                            "x1=left,y1=top,x2=right,y2=bottom,image_id=file,category=kind"))
     assert frame.iloc[0][["image_id", "category", "x2"]].tolist() == ["a.jpg", "cat", 32]
-    result = run("analyze", path, "--columns", "x1=nope")
+    result = invoke("analyze", path, "--columns", "x1=nope")
     assert result.exit_code == 2 and "nope" in result.stderr
+    table = roiloss.read_boxes(path, columns={"x1": "left", "y1": "top", "x2": "right", "y2": "bottom"})
+    assert table[["x1", "y1", "x2", "y2"]].to_numpy().tolist() == [[0, 0, 32, 32]]
+    assert parse_columns("x1=left, id=key") == {"x1": "left", "roi_id": "key"}
+    with pytest.raises(ValueError, match="NAME=HEADER"):
+        parse_columns("colour=red")
 
 
 def test_stdin_sniffs_the_format():
-    frame = csv_rows(run("analyze", "-", "--format", "csv", input=VAL.read_bytes()))
-    assert len(frame) == 624 * 3
-    frame = csv_rows(run("analyze", "-", "--format", "csv", input="x1,y1,x2,y2\n0,0,10,10\n"))
+    frame = csv_rows(invoke("analyze", "-", "--format", "csv", input=VAL.read_bytes()))
+    assert len(frame) == VAL_BOXES * 3
+    frame = csv_rows(invoke("analyze", "-", "--format", "csv", input="x1,y1,x2,y2\n0,0,10,10\n"))
     assert len(frame) == 3
+
+
+def test_sniffers():
+    assert sniff_format(b"\xef\xbb\xbf  \n{\"annotations\": []}") == "coco" and sniff_format(b"x1,y1\n") == "csv"
+    assert sniff_delimiter("a;b;c") == ";" and sniff_delimiter("a\tb") == "\t" and sniff_delimiter("a") == ","
 
 
 BAD_FILES = {
@@ -114,7 +156,6 @@ BAD_FILES = {
     "truncated.json": (b'{"images": [], "annotations": [{"id": 1', "not valid JSON"),
     "noannotations.json": (b'{"images": [], "categories": []}', "$.annotations is missing"),
     "wrongtype.json": (b'{"annotations": 3}', "not a COCO annotation file"),
-    "ragged.csv": (b"x1,y1,x2,y2\n0,0,1,1\n1,2,3,4,5,6\n", "not a readable CSV"),
 }
 
 
@@ -124,18 +165,33 @@ def test_unreadable_inputs_exit_2_naming_the_file_and_write_nothing(name, tmp_pa
     path = tmp_path / name
     path.write_bytes(content)
     out = tmp_path / "out.csv"
-    result = run("analyze", path, "--format", "csv", "-o", out)
+    result = invoke("analyze", path, "--format", "csv", "-o", out)
     assert result.exit_code == 2
     assert str(path) in result.stderr and message in result.stderr, result.stderr
     assert "Traceback" not in result.stderr and "internal error" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
     assert not out.exists() and not list(tmp_path.glob(".out.csv.*"))
+    with pytest.raises(InputError, match=message.replace("$", r"\$").replace("(", r"\(")):
+        roiloss.read_boxes(path)
 
 
 def test_missing_file_and_directory(tmp_path):
     for path, message in [(tmp_path / "nope.csv", "no such file"), (tmp_path, "is a directory")]:
-        result = run("analyze", path)
+        result = invoke("analyze", path)
         assert result.exit_code == 2 and message in result.stderr
+        with pytest.raises(InputError, match=message):
+            roiloss.read_boxes(path)
+
+
+def test_a_row_longer_than_the_header_is_a_flagged_box(tmp_path):
+    path = tmp_path / "ragged.csv"
+    path.write_bytes(b"x1,y1,x2,y2\n0,0,1,1\n1,2,3,4,5,6\n")
+    result = invoke("analyze", path, "--format", "csv", "--methods", "roialign")
+    frame = csv_rows(result)
+    assert frame["flags"].tolist()[1] == "invalid:row has 6 fields, the header 4"
+    assert "1 of 2 boxes are invalid" in result.stderr
+    with pytest.raises(InputError, match="line 3: invalid box \\(row has 6 fields, the header 4\\)"):
+        roiloss.read_boxes(path, strict=True)
 
 
 BAD_CSV = """id,x1,y1,x2,y2
@@ -149,13 +205,14 @@ BAD_CSV = """id,x1,y1,x2,y2
 8,0,0,32,32
 9,0,0,1e-9,32
 """
-REASONS = {9: "side below 1e-6 px", 2: "non-numeric x1", 3: "missing/NaN x2", 4: "missing/NaN x1", 5: "non-finite", 6: "x2<=x1", 7: "y2<=y1"}
+REASONS = {9: "side below 1e-6 px", 2: "non-numeric x1", 3: "missing/NaN x2", 4: "missing/NaN x1", 5: "non-finite",
+           6: "x2<=x1", 7: "y2<=y1"}
 
 
 def test_bad_boxes_keep_their_rows_flagged(tmp_path):
     path = tmp_path / "bad.csv"
     path.write_text(BAD_CSV)
-    result = run("analyze", path, "--format", "csv")
+    result = invoke("analyze", path, "--format", "csv")
     frame = csv_rows(result).drop_duplicates("roi_id").set_index("roi_id")
     assert len(frame) == 9
     for roi, reason in REASONS.items():
@@ -163,16 +220,29 @@ def test_bad_boxes_keep_their_rows_flagged(tmp_path):
         assert np.isnan(frame.loc[roi, "lost_frac"])
     assert frame.loc[1, "lost_frac"] == 0
     assert "7 of 9 boxes are invalid" in result.stderr
+    table = roiloss.read_boxes(path).set_index("roi_id")
+    assert {roi: table.loc[roi, "invalid"] for roi in REASONS} == REASONS
 
 
 def test_strict_names_the_csv_line(tmp_path):
     path = tmp_path / "bad.csv"
     path.write_text(BAD_CSV)
     out = tmp_path / "out.csv"
-    result = run("analyze", path, "--strict", "--format", "csv", "-o", out)
+    result = invoke("analyze", path, "--strict", "--format", "csv", "-o", out)
     assert result.exit_code == 2
     assert f"{path}: line 3: invalid box (non-numeric x1)" in result.stderr
     assert not out.exists()
+    with pytest.raises(InputError, match="line 3: invalid box \\(non-numeric x1\\)"):
+        roiloss.read_boxes(path, strict=True)
+
+
+def test_strict_in_a_later_chunk_names_the_line_in_the_file(tmp_path):
+    path = tmp_path / "late.csv"
+    path.write_text("x1,y1,x2,y2\n" + "0,0,8,8\n" * 7 + "9,0,1,8\n")
+    with pytest.raises(InputError, match="line 9: invalid box \\(x2<=x1\\)"):
+        list(iter_boxes(path, strict=True, chunk_rows=3).chunks)
+    table = pd.concat(iter_boxes(path, chunk_rows=3).chunks, ignore_index=True)
+    assert place(table, 7, "csv") == "line 9" and place(table, 7, "coco") == "$.annotations[7].bbox"
 
 
 @pytest.mark.parametrize("annotation,image,reason,where", [
@@ -193,26 +263,11 @@ def test_bad_coco_boxes(annotation, image, reason, where, tmp_path):
         good["image_id"] = 2
     path = tmp_path / "c.json"
     path.write_text(json.dumps(coco))
-    frame = csv_rows(run("analyze", path, "--format", "csv"))
+    frame = csv_rows(invoke("analyze", path, "--format", "csv"))
     assert len(frame) == 6
     assert set(frame[frame.roi_id == 2]["flags"]) == {f"invalid:{reason}"}
-    result = run("analyze", path, "--strict")
+    result = invoke("analyze", path, "--strict")
     assert result.exit_code == 2 and f"{path}: {where}: invalid box ({reason})" in result.stderr
-
-
-def test_atomic_output_survives_a_failure(tmp_path, monkeypatch):
-    out = tmp_path / "out.csv"
-    out.write_text("previous complete output\n")
-    import roiloss.settings
-
-    def explode(*args, **kwargs):
-        raise RuntimeError("disk on fire")
-    monkeypatch.setattr(roiloss.settings, "analyze_table", explode)
-    result = CliRunner().invoke(main, ["analyze", str(Path(__file__).parent.parent / "data" / "example.csv"),
-                                       "--format", "csv", "-o", str(out)])
-    assert result.exit_code == 2 and "internal error" in result.stderr
-    assert out.read_text() == "previous complete output\n"
-    assert not list(tmp_path.glob(".out.csv.*"))
 
 
 # --- fuzzing ---------------------------------------------------------------------------------
@@ -220,13 +275,11 @@ def test_atomic_output_survives_a_failure(tmp_path, monkeypatch):
 def check_cli_on(content: bytes, tmp_path, suffix):
     path = tmp_path / f"fuzz{suffix}"
     path.write_bytes(content)
-    result = CliRunner().invoke(main, ["analyze", str(path), "--format", "csv", "--methods", "roipool,roialign"],
-                                catch_exceptions=False)
+    result = invoke("analyze", path, "--format", "csv", "--methods", "roipool,roialign")
     assert result.exit_code in (0, 2), result.stderr
     assert "Traceback" not in result.stderr and "internal error" not in result.stderr, result.stderr
     if result.exit_code == 0:
-        rows = pd.read_csv(io.StringIO(result.stdout)) if result.stdout.strip() else pd.DataFrame()
-        return rows
+        return parse_output(result.stdout, "csv")
     return None
 
 
@@ -280,22 +333,3 @@ def test_fuzzed_coco_boxes_are_all_accounted_for(annotations, sizes, tmp_path):
     out = check_cli_on(json.dumps(coco).encode(), tmp_path, ".json")
     assert out is not None
     assert len(out) == len(annotations) * 2
-
-
-EXAMPLE = str(Path(__file__).parent.parent / "data" / "example.csv")
-
-
-@pytest.mark.parametrize("args,message", [
-    (["analyze", EXAMPLE, "--format", "csv", "-o", "{missing}/out.csv"], "out.csv: cannot write"),
-    (["analyze", EXAMPLE, "-o", "{tmp}"], "is a directory, not a file"),
-    (["grid", "--box", "0,0,50,50", "--plot", "{missing}/x.png", "-o", "{tmp}/cells.csv"], "x.png: cannot write"),
-    (["grid", "--box", "0,0,50,50", "--plot", "{tmp}/x.jpg"], "--plot takes a .png or .svg"),
-    (["audit", EXAMPLE, "--report", "{missing}/r.json"], "r.json: cannot write"),
-    (["audit", EXAMPLE, "--report", "{tmp}/r.txt"], ".json, .md or .xml"),
-])
-def test_unwritable_outputs_exit_2_naming_the_file(args, message, tmp_path):
-    args = [a.format(missing=tmp_path / "missing", tmp=tmp_path) for a in args]
-    result = CliRunner().invoke(main, args, catch_exceptions=False)
-    assert result.exit_code == 2, result.output
-    assert message in result.stderr and "internal error" not in result.stderr and "Traceback" not in result.stderr
-    assert result.stdout == ""  # nothing half-done before the error

@@ -14,7 +14,7 @@ from .geometry import map_length
 from .methods import axes
 from .semantics import Semantics
 
-DETAILS = ("bins", "samples", "cells")
+from .choices import DETAILS
 
 
 def pair_by_box(box_y: np.ndarray, box_x: np.ndarray, n_boxes: int) -> tuple[np.ndarray, np.ndarray]:

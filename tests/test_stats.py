@@ -1,0 +1,51 @@
+"""Summary statistics (roiloss.stats): exact quantiles, counts, chunked accumulation."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import roiloss
+from roiloss.stats import STAT_METRICS, Accumulator, describe, flag_masks, summarize
+
+from conftest import VAL, VAL_BOXES
+
+
+def test_describe_by_hand():
+    # linear interpolation: p95 of 0..3 lies at 0.95 * 3 = 2.85
+    assert describe(np.array([0.0, 1.0, 2.0, 3.0, np.nan])) == pytest.approx(
+        {"mean": 1.5, "median": 1.5, "p95": 2.85, "max": 3.0}, rel=1e-15)
+    assert all(np.isnan(v) for v in describe(np.array([np.nan])).values())
+    assert describe(np.array([1.0, np.inf]))["max"] == np.inf
+
+
+def test_flag_masks_for_plain_and_categorical_flags():
+    flags = pd.Series(["", "sub-cell", "invalid:x2<=x1", "sub-cell;outside-image", None])
+    for series in (flags, flags.astype("category")):
+        invalid, sub_cell = flag_masks(series)
+        assert invalid.tolist() == [False, False, True, False, False]
+        assert sub_cell.tolist() == [False, True, False, True, False]
+
+
+def test_summary_counts_by_hand():
+    boxes = [(0, 0, 64, 64), (0, 0, 8, 64), (10, 10, 5, 5)]
+    summary = summarize(roiloss.analyze(boxes, stride=16, methods="roialign,roipool")).set_index("method")
+    assert summary.loc["roialign", ["boxes", "measured", "invalid", "sub_cell"]].tolist() == [3, 2, 1, 1]
+    assert list(summary.index) == ["roialign", "roipool"]
+
+
+def test_chunked_accumulation_equals_the_whole():
+    rows = roiloss.analyze(roiloss.read_boxes(VAL), pyramid=roiloss.Pyramid(), methods="roialign,roipool")
+    whole = summarize(rows)
+    accumulator = Accumulator()
+    for start in range(0, len(rows), 100):
+        accumulator.add(rows.iloc[start:start + 100])
+    pd.testing.assert_frame_equal(accumulator.summary(), whole)
+    assert (whole.boxes == VAL_BOXES).all()
+    lost = rows[rows.method == "roipool"].lost_frac.to_numpy()
+    # values are kept as float32: the statistics agree to float32 precision
+    assert whole.set_index("method").loc["roipool", "lost_frac_p95"] == pytest.approx(np.percentile(lost, 95), rel=1e-6)
+    by_level = summarize(rows, by="level")
+    assert by_level.groupby("method").boxes.sum().tolist() == [VAL_BOXES, VAL_BOXES]
+    assert set(by_level.level) <= {2, 3, 4, 5}
+    assert [c for c in whole.columns if c.startswith("shift_px")] == [f"shift_px_{s}" for s in ("mean", "median", "p95", "max")]
+    assert STAT_METRICS == ["lost_frac", "gained_frac", "outside_weight", "shift_px"]

@@ -1,0 +1,108 @@
+"""Machine output: CSV, JSON and JSON Lines writers, atomic -o, unwritable outputs."""
+
+import io
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from roiloss.writers import TableWriter, atomic_output, write_frame
+
+from conftest import EXAMPLE, invoke, parse_output
+
+FRAME = pd.DataFrame({"roi_id": [1, 2, 3], "image_id": pd.Series([7, "a.jpg", None], dtype=object),
+                      "x": [0.5, np.nan, np.inf], "level": pd.array([2, None, 5], dtype="Int64"),
+                      "method": pd.Categorical(["roialign", "roipool", "roialign"]), "ok": [True, False, True]})
+
+
+@pytest.mark.parametrize("fmt", ["csv", "json", "jsonl"])
+def test_chunks_write_one_document(fmt):
+    stream = io.BytesIO()
+    writer = TableWriter(stream, fmt)
+    writer.write(FRAME.iloc[:2])
+    writer.write(FRAME.iloc[2:])
+    writer.close()
+    text = stream.getvalue().decode()
+    back = parse_output(text, fmt)
+    assert back.roi_id.tolist() == [1, 2, 3] and back.method.tolist() == ["roialign", "roipool", "roialign"]
+    assert back.level.tolist()[0] == 2 and pd.isna(back.level.tolist()[1])
+    assert back.x.tolist()[0] == 0.5 and pd.isna(back.x.tolist()[1])
+    # mixed ids become text in CSV, stay as written in JSON
+    assert [str(v) for v in back.image_id.tolist()[:2]] == ["7", "a.jpg"]
+    if fmt == "csv":
+        assert text.count("roi_id") == 1  # one header for all chunks
+    if fmt == "json":
+        assert json.loads(text)[0] == {"roi_id": 1, "image_id": 7, "x": 0.5, "level": 2, "method": "roialign", "ok": True}
+        assert json.loads(text)[2]["x"] is None  # inf is not JSON: null
+    if fmt == "jsonl":
+        assert len(text.splitlines()) == 3
+
+
+@pytest.mark.parametrize("fmt,expected", [("csv", ""), ("json", "[\n]\n"), ("jsonl", "")])
+def test_empty_output_is_a_valid_document(fmt, expected):
+    stream = io.BytesIO()
+    writer = TableWriter(stream, fmt)
+    writer.close()
+    assert stream.getvalue().decode() == expected
+
+
+def test_unknown_format_is_refused():
+    with pytest.raises(ValueError, match="unknown format"):
+        TableWriter(io.BytesIO(), "xml")
+
+
+def test_atomic_output_replaces_only_on_success(tmp_path):
+    target = tmp_path / "out.csv"
+    target.write_text("previous complete output\n")
+    with pytest.raises(RuntimeError):
+        with atomic_output(str(target)) as stream:
+            stream.write("half")
+            raise RuntimeError("disk on fire")
+    assert target.read_text() == "previous complete output\n"
+    assert not list(tmp_path.glob(".out.csv.*"))
+    write_frame(FRAME, str(target), "csv")
+    assert parse_output(target.read_text(), "csv").roi_id.tolist() == [1, 2, 3]
+    assert (target.stat().st_mode & 0o777) == 0o644
+
+
+def test_output_file_matches_stdout(tmp_path):
+    for fmt in ("csv", "json", "jsonl"):
+        target = tmp_path / f"out.{fmt}"
+        result = invoke("analyze", EXAMPLE, "--format", fmt, "-o", target)
+        assert result.exit_code == 0 and result.stdout == ""
+        assert target.read_text() == invoke("analyze", EXAMPLE, "--format", fmt).stdout
+    table = tmp_path / "table.txt"
+    assert invoke("analyze", EXAMPLE, "-o", table).exit_code == 0
+    assert table.read_text() == invoke("analyze", EXAMPLE).stdout
+
+
+def test_atomic_output_survives_a_failure_of_the_command(tmp_path, monkeypatch):
+    out = tmp_path / "out.csv"
+    out.write_text("previous complete output\n")
+    import roiloss.analysis
+
+    def explode(*args, **kwargs):
+        raise RuntimeError("disk on fire")
+    monkeypatch.setattr(roiloss.analysis, "analyze_table", explode)
+    result = invoke("analyze", EXAMPLE, "--format", "csv", "-o", out)
+    assert result.exit_code == 2 and "internal error" in result.stderr
+    assert out.read_text() == "previous complete output\n"
+    assert not list(tmp_path.glob(".out.csv.*"))
+
+
+@pytest.mark.parametrize("args,message", [
+    (["analyze", EXAMPLE, "--format", "csv", "-o", "{missing}/out.csv"], "out.csv: cannot write"),
+    (["analyze", EXAMPLE, "-o", "{tmp}"], "is a directory, not a file"),
+    (["grid", "--box", "0,0,50,50", "--plot", "{missing}/x.png", "--format", "csv", "-o", "{tmp}/cells.csv"],
+     "x.png: cannot write"),
+    (["grid", "--box", "0,0,50,50", "--plot", "{tmp}/x.jpg"], "--plot takes a .png or .svg"),
+    (["audit", EXAMPLE, "--report", "{missing}/r.json"], "r.json: cannot write"),
+    (["audit", EXAMPLE, "--report", "{tmp}/r.txt"], ".json, .md or .xml"),
+])
+def test_unwritable_outputs_exit_2_naming_the_file(args, message, tmp_path):
+    args = [str(a).format(missing=tmp_path / "missing", tmp=tmp_path) for a in args]
+    result = invoke(*args)
+    assert result.exit_code == 2, result.output
+    assert message in result.stderr and "internal error" not in result.stderr and "Traceback" not in result.stderr
+    assert result.stdout == ""  # nothing half-done before the error
