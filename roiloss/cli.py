@@ -220,7 +220,7 @@ def main():
     tune_allocator()
 
 
-from .commands import analyze, audit, grid, methods, presets  # noqa: E402  (the commands register themselves)
+from . import commands  # noqa: E402,F401  (the commands register themselves on main)
 
 
 def run(args=None) -> None:
@@ -256,7 +256,7 @@ def _stdout_closed() -> bool:
         return error.errno == errno.EPIPE
 
 
-__all__ = ["main", "run", "analyze", "audit", "grid", "methods", "presets"]
+__all__ = ["main", "run"]
 
 if __name__ == "__main__":  # pragma: no cover
     run()

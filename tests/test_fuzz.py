@@ -7,7 +7,6 @@ Hand-written cases cover what real files get wrong; hypothesis adds random CSV a
 import json
 import string
 
-import pandas as pd
 import pytest
 from conftest import invoke, parse_output
 from hypothesis import HealthCheck, given, settings
