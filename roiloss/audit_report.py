@@ -1,5 +1,8 @@
 """Audit reports: JSON (versioned schema), Markdown (CI step summary) and JUnit XML.
 
+Each renderer takes a :class:`roiloss.checks.Audit` (whose ``to_json()``, ``to_markdown()`` and
+``to_junit()`` call them).
+
 All reports are deterministic: the same input and settings give byte-identical files.
 """
 
@@ -11,7 +14,6 @@ import msgspec
 import pandas as pd
 
 from . import __version__
-from .checks import Audit, Result
 from .values import number, plain
 
 SCHEMA = "roiloss.audit/2"
@@ -22,7 +24,7 @@ def _records(frame: pd.DataFrame) -> list[dict]:
     return [plain(dict(r)) for r in frame.to_dict("records")]
 
 
-def breakdowns(audit: Audit) -> list[str]:
+def breakdowns(audit) -> list[str]:
     return ["category", "size"] + (["level"] if audit.pyramid else [])
 
 
@@ -32,14 +34,14 @@ def _md(value, digits: int = 4) -> str:
     return text.replace("&", "&amp;").replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def result_record(result: Result) -> dict:
+def result_record(result) -> dict:
     c = result.check
     return plain({"check": result.name, "text": c.text, "method": result.method, "statistic": c.statistic,
                    "metric": c.metric, "operator": "<" if c.strict else "<=", "limit": c.limit,
                    "value": result.value, "passed": result.passed, "worst": result.worst, "remedy": result.remedy})
 
 
-def to_json(audit: Audit) -> bytes:
+def to_json(audit) -> bytes:
     """The JSON report, schema ``roiloss.audit/2``."""
     document = {
         "schema": SCHEMA,
@@ -56,7 +58,7 @@ def to_json(audit: Audit) -> bytes:
     return msgspec.json.format(msgspec.json.encode(document), indent=2) + b"\n"
 
 
-def to_markdown(audit: Audit) -> bytes:
+def to_markdown(audit) -> bytes:
     """The Markdown report (a CI step summary); every user string escaped."""
     status = "passed" if audit.passed else "FAILED"
     failed = sum(not r.passed for r in audit.results)
@@ -94,7 +96,7 @@ def to_markdown(audit: Audit) -> bytes:
     return ("\n".join(lines) + "\n").encode()
 
 
-def to_junit(audit: Audit) -> bytes:
+def to_junit(audit) -> bytes:
     """The JUnit XML report: one test case per check."""
     source = audit.source
     failures = sum(not r.passed for r in audit.results)

@@ -20,7 +20,7 @@ import pandas as pd
 from . import boxes as _boxes
 from .choices import INPUT_FORMATS
 from .coco import read_coco
-from .delimited import LineMap, parse_columns, read_csv, sniff_delimiter  # noqa: F401  (public here)
+from .delimited import LineMap, parse_columns, read_csv, sniff_delimiter  # noqa: F401  (parse_columns, sniff_delimiter: public here)
 from .geometry import parse_size
 from .errors import InputError
 

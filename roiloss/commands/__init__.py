@@ -1,4 +1,8 @@
-"""The commands: each parses its options (cli.py), makes one library call, prints or writes.
-Importing this package registers them on :func:`roiloss.cli.main`."""
+"""The commands: each parses its options (:mod:`.options`), makes one library call, prints or writes."""
 
-from . import analyze, audit, catalogue, grid  # noqa: F401
+from .analyze import analyze
+from .audit import audit
+from .catalogue import methods, presets
+from .grid import grid
+
+COMMANDS = [analyze, grid, audit, methods, presets]

@@ -6,11 +6,10 @@ import click
 from rich.markup import escape
 
 from .. import __version__
-from ..cli import (
+from .options import (
     OUTPUT,
     GroupedCommand,
     handle_errors,
-    main,
     option,
     resolve_options,
     semantics_options,
@@ -18,7 +17,7 @@ from ..cli import (
 from .common import check_output_format, output_options, report_counts, with_progress
 
 
-@main.command(cls=GroupedCommand)
+@click.command(cls=GroupedCommand)
 @click.argument("input", metavar="INPUT")
 @semantics_options
 @output_options

@@ -9,11 +9,10 @@ import click
 from rich.markup import escape
 
 from .. import __version__
-from ..cli import (
+from .options import (
     OUTPUT,
     GroupedCommand,
     handle_errors,
-    main,
     option,
     resolve_options,
     semantics_options,
@@ -21,7 +20,7 @@ from ..cli import (
 from .common import with_progress
 
 
-@main.command(cls=GroupedCommand)
+@click.command(cls=GroupedCommand)
 @click.argument("input", metavar="INPUT")
 @semantics_options
 @option("--check", "checks", multiple=True, metavar="CHECK", group="Checks",

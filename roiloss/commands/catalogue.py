@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ..cli import handle_errors, main
+from .options import handle_errors
 
 
 def show(frame, fmt: str, key: str) -> None:
@@ -17,7 +17,7 @@ def show(frame, fmt: str, key: str) -> None:
         console().print(record_list(frame, key))
 
 
-@main.command()
+@click.command()
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True,
               help="table for people, csv or json for programs.")
 @handle_errors
@@ -32,7 +32,7 @@ def presets(fmt):
     show(presets_frame(), fmt, "preset")
 
 
-@main.command()
+@click.command()
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True,
               help="table for people, csv or json for programs.")
 @handle_errors

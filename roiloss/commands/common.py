@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 from rich.markup import escape
 
-from ..cli import OUTPUT, OUTPUT_FORMATS, err_console, option
+from .options import OUTPUT, OUTPUT_FORMATS, err_console, option
 
 
 def output_options(fn, formats=OUTPUT_FORMATS, rows: int | None = 20):

@@ -8,12 +8,11 @@ from rich.markup import escape
 from .. import __version__
 from ..choices import DETAILS
 from ..errors import InputError
-from ..cli import (
+from .options import (
     OUTPUT,
     GroupedCommand,
     err_console,
     handle_errors,
-    main,
     option,
     resolve_options,
     semantics_options,
@@ -34,7 +33,7 @@ def parse_boxes(specs, ctx):
     return rows
 
 
-@main.command(cls=GroupedCommand)
+@click.command(cls=GroupedCommand)
 @click.argument("input", metavar="[INPUT]", required=False)
 @option("--box", "box_specs", multiple=True, metavar="X1,Y1,X2,Y2", group="Input", help="A box in image pixels (repeatable).")
 @option("--roi", "roi_ids", multiple=True, metavar="ID", group="Input", help="Only the box(es) with this roi_id (repeatable).")
