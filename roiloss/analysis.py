@@ -17,7 +17,7 @@ import pandas as pd
 from .boxes import IDENTITY
 from .geometry import Geometry, map_length
 from .methods import METHODS, axes
-from .metrics import METRICS, flags, measure
+from .metrics import METRICS, flag_codes, measure
 from .semantics import Semantics
 
 CHUNK = 16384  # boxes per engine pass: bounds memory, keeps arrays cache-friendly
@@ -110,58 +110,182 @@ def metric_arrays(boxes: ModelBoxes, geometry: Geometry, methods: list[str]) -> 
     return values
 
 
+@dataclass
+class Rows:
+    """The analysis of a chunk of boxes as arrays: every output is made from it without a per-row
+    DataFrame unless one is asked for (:meth:`frame`). Rows are box-major: box, input scale, method.
+
+    ``scales`` holds the boxes in the model's frame at each input scale, ``values`` the metrics at
+    each scale (``name -> (boxes, methods)``), ``flag_codes``/``flag_names`` the flags of each box
+    at each scale (``flag_names[code]``).
+    """
+
+    table: pd.DataFrame
+    semantics: Semantics
+    shorts: list
+    scales: list[ModelBoxes]
+    values: list[dict[str, np.ndarray]]
+    flag_codes: list[np.ndarray]
+    flag_names: list[np.ndarray]
+
+    @property
+    def methods(self) -> list[str]:
+        return list(self.semantics.methods)
+
+    def __len__(self) -> int:
+        return len(self.table) * len(self.scales) * len(self.methods)
+
+    def frame(self, limit: int | None = None) -> pd.DataFrame:
+        """The rows as :func:`roiloss.analyze` returns them (the first ``limit`` only, if given)."""
+        m, k = len(self.methods), len(self.scales)
+        boxes = len(self.table) if limit is None else min(len(self.table), -(-limit // (m * k)))
+        parts = [self._frame_at(i, boxes) for i in range(k)]
+        if k == 1:
+            out = parts[0]
+        else:
+            # part i holds rows i*n*m + b*m + j; interleave them as box b, scale i, method j
+            order = (np.arange(k)[None, :, None] * (boxes * m) + np.arange(boxes)[:, None, None] * m
+                     + np.arange(m)[None, None, :]).ravel()
+            out = pd.concat(parts, ignore_index=True).iloc[order].reset_index(drop=True)
+        return out if limit is None else out.head(limit)
+
+    def _frame_at(self, i: int, boxes: int) -> pd.DataFrame:
+        semantics, short, mb, values = self.semantics, self.shorts[i], self.scales[i], self.values[i]
+        methods = self.methods
+        n, m = boxes, len(methods)
+        table = self.table.iloc[:boxes]
+        out = {c: np.repeat(table[c].to_numpy(), m) for c in IDENTITY}
+        if semantics.resize.active:
+            if short is not None:
+                out["short_side"] = np.full(n * m, float(short))
+            for name, column in (("model_width", mb.width), ("model_height", mb.height),
+                                 ("scale_x", mb.scale_x), ("scale_y", mb.scale_y)):
+                out[name] = np.repeat(column[:n], m)
+        if mb.level is not None:
+            level = mb.level[:n]
+            out["level"] = pd.array(np.repeat(np.where(level >= 0, level, 0), m), dtype="Int64")
+            out["level"][np.repeat(level < 0, m)] = pd.NA
+        out["stride"] = np.repeat(mb.stride[:n], m)
+        if semantics.preset:
+            out["preset"] = pd.Categorical.from_codes(np.zeros(n * m, dtype=np.int8), categories=[semantics.preset])
+        # repeated labels as categoricals: codes, not millions of Python strings
+        out["method"] = pd.Categorical.from_codes(np.tile(np.arange(m), n), categories=methods)
+        rows, cols = semantics.geometry.pool
+        out["pool"] = pd.Categorical.from_codes(np.zeros(n * m, dtype=np.int8), categories=[f"{rows}x{cols}"])
+        samples = np.array([semantics.geometry.sampling_ratio if METHODS[name].sampled else -1 for name in methods])
+        out["sampling_ratio"] = pd.array(np.tile(samples, n), dtype="Int64")
+        out["sampling_ratio"][np.tile(samples < 0, n)] = pd.NA
+        if semantics.pyramid is not None:
+            out["mapper"] = pd.Categorical.from_codes(np.zeros(n * m, dtype=np.int8),
+                                                      categories=[semantics.pyramid.mapper])
+        for name in METRICS:
+            out[name] = values[name][:n].ravel()
+        out["empty_bins"] = pd.array(out["empty_bins"], dtype="Int64")
+        for name in passed_through(self.table):
+            out[name] = np.repeat(table[name].to_numpy(), m)
+        out["flags"] = pd.Categorical.from_codes(np.repeat(self.flag_codes[i][:n], m),
+                                                 categories=list(self.flag_names[i]))
+        return pd.DataFrame(out)
+
+
+READER_COLUMNS = set(IDENTITY) | {"image_width", "image_height", "invalid", "position"}
+
+
+def passed_through(table: pd.DataFrame) -> list[str]:
+    """Columns a reader added beyond the canonical ones (``iscrowd``, ``score``, ``source``...):
+    every row of a box carries them, just before ``flags``."""
+    return [c for c in table.columns if c not in READER_COLUMNS]
+
+
+def analyze_rows(table: pd.DataFrame, semantics: Semantics) -> Rows:
+    """The analysis of a canonical table, as arrays (:class:`Rows`)."""
+    methods = list(semantics.methods)
+    shorts = list(semantics.resize.scales if semantics.resize.active else (None,))
+    scales, values, codes, names = [], [], [], []
+    coords = [table[c].to_numpy(dtype=float) for c in ("x1", "y1", "x2", "y2", "image_width", "image_height")]
+    for short in shorts:
+        boxes = model_boxes(table, semantics, short)
+        scales.append(boxes)
+        values.append(metric_arrays(boxes, semantics.geometry, methods))
+        with np.errstate(invalid="ignore"):
+            sub_cell = ((boxes.x2 - boxes.x1) < boxes.stride) | ((boxes.y2 - boxes.y1) < boxes.stride)
+        code, name = flag_codes(*coords, boxes.invalid, sub_cell)
+        codes.append(code)
+        names.append(name)
+    return Rows(table, semantics, shorts, scales, values, codes, names)
+
+
 def analyze_table(table: pd.DataFrame, semantics: Semantics) -> pd.DataFrame:
     """One row per box x input scale x method (box-major) for a canonical table."""
-    methods = list(semantics.methods)
-    scales = semantics.resize.scales if semantics.resize.active else (None,)
-    parts = [_rows_at_scale(table, semantics, methods, short) for short in scales]
-    if len(parts) == 1:
-        return parts[0]
-    n, k, m = len(table), len(parts), len(methods)
-    # part k holds rows k*n*m + i*m + j; interleave them as box i, scale k, method j
-    order = (np.arange(k)[None, :, None] * (n * m) + np.arange(n)[:, None, None] * m
-             + np.arange(m)[None, None, :]).ravel()
-    return pd.concat(parts, ignore_index=True).iloc[order].reset_index(drop=True)
+    return analyze_rows(table, semantics).frame()
 
 
-def _rows_at_scale(table: pd.DataFrame, semantics: Semantics, methods: list[str], short) -> pd.DataFrame:
-    boxes = model_boxes(table, semantics, short)
-    values = metric_arrays(boxes, semantics.geometry, methods)
-    n, m = len(table), len(methods)
-    out = {c: np.repeat(table[c].to_numpy(), m) for c in IDENTITY}
+def _arrow_column(values, index):
+    """A column of the box table as Arrow (mixed Python types become text), rows ``index``."""
+    import pyarrow as pa
+
+    try:
+        array = pa.array(values, from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+        array = pa.array([None if pd.isna(v) else str(v) for v in values], type=pa.string())
+    return array.take(pa.array(index))
+
+
+def rows_arrow(rows: Rows):
+    """The rows of :meth:`Rows.frame` as an Arrow table, built from the arrays (plain strings, no
+    pandas): what the CSV writer writes."""
+    import pyarrow as pa
+
+    table, semantics = rows.table, rows.semantics
+    methods = rows.methods
+    n, k, m = len(table), len(rows.scales), len(methods)
+    box = np.repeat(np.arange(n), k * m)
+    scale = np.tile(np.repeat(np.arange(k), m), n)
+    method = np.tile(np.arange(m), n * k)
+
+    def per_box(arrays):  # one array per scale -> the value of each row
+        return np.stack(arrays)[scale, box]
+
+    def number(values, integer=False):
+        values = np.asarray(values, dtype=float)
+        missing = np.isnan(values)
+        if integer:
+            return pa.array(np.where(missing, 0, values).astype(np.int64), mask=missing)
+        return pa.array(values, mask=missing)
+
+    def constant(text):
+        return pa.array([text], pa.string()).take(pa.array(np.zeros(len(box), dtype=np.int32)))
+
+    columns = {c: _arrow_column(table[c].to_numpy(), box) for c in ("roi_id", "image_id", "category")}
+    for c in ("x1", "y1", "x2", "y2"):
+        columns[c] = number(table[c].to_numpy(dtype=float)[box])
     if semantics.resize.active:
-        if short is not None:
-            out["short_side"] = np.full(n * m, float(short))
-        for name, column in (("model_width", boxes.width), ("model_height", boxes.height),
-                             ("scale_x", boxes.scale_x), ("scale_y", boxes.scale_y)):
-            out[name] = np.repeat(column, m)
-    if boxes.level is not None:
-        out["level"] = pd.array(np.repeat(np.where(boxes.level >= 0, boxes.level, 0), m), dtype="Int64")
-        out["level"][np.repeat(boxes.level < 0, m)] = pd.NA
-    out["stride"] = np.repeat(boxes.stride, m)
+        if rows.shorts[0] is not None:
+            columns["short_side"] = number(np.asarray(rows.shorts, dtype=float)[scale])
+        for name in ("width", "height"):
+            columns[f"model_{name}"] = number(per_box([getattr(mb, name) for mb in rows.scales]))
+        for name in ("scale_x", "scale_y"):
+            columns[name] = number(per_box([getattr(mb, name) for mb in rows.scales]))
+    if rows.scales[0].level is not None:
+        level = per_box([mb.level for mb in rows.scales]).astype(float)
+        columns["level"] = number(np.where(level >= 0, level, np.nan), integer=True)
+    columns["stride"] = number(per_box([mb.stride for mb in rows.scales]))
     if semantics.preset:
-        out["preset"] = pd.Categorical.from_codes(np.zeros(n * m, dtype=np.int8), categories=[semantics.preset])
-    # repeated labels as categoricals: codes, not millions of Python strings
-    out["method"] = pd.Categorical.from_codes(np.tile(np.arange(m), n), categories=methods)
-    rows, cols = semantics.geometry.pool
-    out["pool"] = pd.Categorical.from_codes(np.zeros(n * m, dtype=np.int8), categories=[f"{rows}x{cols}"])
-    samples = np.array([semantics.geometry.sampling_ratio if METHODS[name].sampled else -1 for name in methods])
-    out["sampling_ratio"] = pd.array(np.tile(samples, n), dtype="Int64")
-    out["sampling_ratio"][np.tile(samples < 0, n)] = pd.NA
+        columns["preset"] = constant(semantics.preset)
+    columns["method"] = pa.array(methods, pa.string()).take(pa.array(method))
+    pool_rows, pool_cols = semantics.geometry.pool
+    columns["pool"] = constant(f"{pool_rows}x{pool_cols}")
+    samples = np.array([semantics.geometry.sampling_ratio if METHODS[name].sampled else np.nan for name in methods])
+    columns["sampling_ratio"] = number(samples[method], integer=True)
     if semantics.pyramid is not None:
-        out["mapper"] = pd.Categorical.from_codes(np.zeros(n * m, dtype=np.int8), categories=[semantics.pyramid.mapper])
+        columns["mapper"] = constant(semantics.pyramid.mapper)
     for name in METRICS:
-        out[name] = values[name].ravel()
-    out["empty_bins"] = pd.array(out["empty_bins"], dtype="Int64")
-    if "iscrowd" in table.columns:
-        out["iscrowd"] = np.repeat(table["iscrowd"].to_numpy(), m)
-    out["flags"] = _flag_column(table, boxes, m)
-    return pd.DataFrame(out)
-
-
-def _flag_column(table: pd.DataFrame, boxes: ModelBoxes, m: int) -> pd.Categorical:
-    with np.errstate(invalid="ignore"):
-        sub_cell = ((boxes.x2 - boxes.x1) < boxes.stride) | ((boxes.y2 - boxes.y1) < boxes.stride)
-    coords = [table[c].to_numpy(dtype=float) for c in ("x1", "y1", "x2", "y2", "image_width", "image_height")]
-    names = pd.Categorical(flags(*coords, boxes.invalid, sub_cell))
-    return pd.Categorical.from_codes(np.repeat(names.codes, m), categories=names.categories)
+        values = np.stack([v[name] for v in rows.values])[scale, box, method]
+        columns[name] = number(values, integer=name == "empty_bins")
+    for name in passed_through(table):
+        columns[name] = _arrow_column(table[name].to_numpy(), box)
+    offsets = np.cumsum([0] + [len(names) for names in rows.flag_names[:-1]])
+    codes = np.stack([c.astype(np.int64) + o for c, o in zip(rows.flag_codes, offsets)])[scale, box]
+    names = pa.array([str(v) for names in rows.flag_names for v in names], pa.string())
+    columns["flags"] = names.take(pa.array(codes))
+    return pa.table(columns)

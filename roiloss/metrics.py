@@ -58,14 +58,27 @@ def _zero_noise(values: np.ndarray) -> np.ndarray:
     return np.where(values < 1e-12, 0.0, values)
 
 
-def flags(x1, y1, x2, y2, image_w, image_h, invalid, sub_cell) -> np.ndarray:
-    """The ``flags`` column: ``sub-cell``, ``outside-image``, ``no-image-size`` joined by ``;``, or
-    ``invalid:<reason>``. Boxes and image sizes in input pixels; ``sub_cell`` per box, decided in
-    the frame the model pools (box side below one stride)."""
+def flag_codes(x1, y1, x2, y2, image_w, image_h, invalid, sub_cell) -> tuple[np.ndarray, np.ndarray]:
+    """The ``flags`` column as codes and names: ``names[codes]`` is ``sub-cell``, ``outside-image``,
+    ``no-image-size`` joined by ``;`` (codes 0-7), or ``invalid:<reason>`` (codes 8 and up).
+
+    Boxes and image sizes in input pixels; ``sub_cell`` per box, decided in the frame the model
+    pools (box side below one stride)."""
     with np.errstate(invalid="ignore"):
         known = ~np.isnan(image_w) & ~np.isnan(image_h)
         outside = known & ((x1 < 0) | (y1 < 0) | (x2 > image_w) | (y2 > image_h))
-    code = sub_cell * 1 + outside * 2 + (~known) * 4
-    names = np.array([";".join(n for bit, n in FLAG_BITS if c & bit) for c in range(8)], dtype=object)
+    code = (sub_cell * 1 + outside * 2 + (~known) * 4).astype(np.int16)
+    names = [";".join(n for bit, n in FLAG_BITS if c & bit) for c in range(8)]
     invalid = np.asarray(invalid, dtype=object)
-    return np.where(invalid != "", "invalid:" + invalid.astype(str), names[code])
+    bad = invalid != ""
+    if bad.any():
+        reasons, index = np.unique(invalid[bad].astype(str), return_inverse=True)
+        code[bad] = 8 + index
+        names += ["invalid:" + r for r in reasons]
+    return code, np.array(names, dtype=object)
+
+
+def flags(x1, y1, x2, y2, image_w, image_h, invalid, sub_cell) -> np.ndarray:
+    """The ``flags`` column as strings (see :func:`flag_codes`)."""
+    code, names = flag_codes(x1, y1, x2, y2, image_w, image_h, invalid, sub_cell)
+    return names[code]

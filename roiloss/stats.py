@@ -51,7 +51,12 @@ class Accumulator:
         self.by = by
         self.parts: dict[tuple, dict[str, list]] = {}
 
-    def add(self, frame: pd.DataFrame) -> None:
+    def add(self, frame) -> None:
+        """Add a chunk: the rows of :func:`roiloss.analyze` (a DataFrame) or their arrays
+        (:class:`roiloss.analysis.Rows`, no per-row DataFrame built)."""
+        if not isinstance(frame, pd.DataFrame):
+            self._add_rows(frame)
+            return
         keys = ["method"] + ([self.by] if self.by else [])
         for key, group in frame.groupby(keys, sort=False, dropna=False):
             key = key if isinstance(key, tuple) else (key,)
@@ -61,6 +66,26 @@ class Accumulator:
             invalid, sub_cell = flag_masks(group["flags"])
             part["invalid"].append(invalid)
             part["sub_cell"].append(sub_cell)
+
+    def _add_rows(self, rows) -> None:
+        if self.by not in (None, "level"):
+            raise ValueError(f"arrays can be grouped by level only, not {self.by!r}")
+        for boxes, values, codes, names in zip(rows.scales, rows.values, rows.flag_codes, rows.flag_names):
+            kinds = np.asarray([str(n) for n in names])
+            invalid_of = np.char.startswith(kinds, "invalid:")
+            sub_cell_of = np.char.find(kinds, "sub-cell") >= 0
+            invalid, sub_cell = invalid_of[codes], sub_cell_of[codes]
+            if self.by == "level":
+                groups = [((level,), np.flatnonzero(boxes.level == level)) for level in np.unique(boxes.level[boxes.level >= 0])]
+            else:
+                groups = [((), slice(None))]
+            for j, method in enumerate(rows.methods):
+                for key, index in groups:
+                    part = self.parts.setdefault((method, *key), {m: [] for m in STAT_METRICS + ["invalid", "sub_cell"]})
+                    for metric in STAT_METRICS:
+                        part[metric].append(values[metric][index, j].astype(np.float32))
+                    part["invalid"].append(invalid[index])
+                    part["sub_cell"].append(sub_cell[index])
 
     def summary(self) -> pd.DataFrame:
         rows = []

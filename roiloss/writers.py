@@ -6,6 +6,7 @@ Nothing but data goes to these streams: no markup, no wrapping, no messages.
 from __future__ import annotations
 
 import contextlib
+from concurrent.futures import ThreadPoolExecutor
 import os
 import stat
 import sys
@@ -116,32 +117,59 @@ _ENCODER = msgspec.json.Encoder(enc_hook=_encode)
 
 
 class TableWriter:
-    """Write DataFrame chunks to a binary stream as one CSV, JSON array or JSON Lines document."""
+    """Write chunks (DataFrames, or Arrow tables for CSV) to a binary stream as one CSV, JSON array
+    or JSON Lines document.
 
-    def __init__(self, stream, fmt: str):
+    With ``background=True`` each chunk is encoded and written on a second thread while the caller
+    computes the next one (Arrow's CSV writer releases the GIL); at most one chunk waits, and an
+    error in the writer is raised by the next :meth:`write` or by :meth:`close`.
+    """
+
+    def __init__(self, stream, fmt: str, background: bool = False):
         if fmt not in MACHINE_FORMATS:
             raise ValueError(f"unknown format {fmt!r}")
         self.stream, self.fmt, self.rows, self.header_written = stream, fmt, 0, False
+        self._pool = ThreadPoolExecutor(1) if background else None
+        self._pending = None
 
-    def write(self, frame: pd.DataFrame) -> None:
+    def write(self, chunk) -> None:
+        if self._pool is None:
+            self._write(chunk)
+            return
+        self._wait()
+        self._pending = self._pool.submit(self._write, chunk)
+
+    def _wait(self) -> None:
+        if self._pending is not None:
+            pending, self._pending = self._pending, None
+            pending.result()
+
+    def _write(self, chunk) -> None:
         if self.fmt == "csv":
             import pyarrow.csv as pa_csv
 
+            table = arrow_table(chunk) if isinstance(chunk, pd.DataFrame) else chunk
             options = pa_csv.WriteOptions(include_header=not self.header_written, quoting_style="needed")
-            pa_csv.write_csv(arrow_table(frame), self.stream, options)
+            pa_csv.write_csv(table, self.stream, options)
             self.header_written = True
+            self.rows += table.num_rows
         elif self.fmt == "jsonl":
-            lines = [_ENCODER.encode(r) for r in records(frame)]
+            lines = [_ENCODER.encode(r) for r in records(chunk)]
             if lines:
                 self.stream.write(b"\n".join(lines) + b"\n")
+            self.rows += len(chunk)
         else:
-            for record in records(frame):
+            for record in records(chunk):
                 self.stream.write((b"[\n" if self.rows == 0 else b",\n") + _ENCODER.encode(record))
                 self.rows += 1
-            return
-        self.rows += len(frame)
 
     def close(self) -> None:
+        """Finish the document; waits for the writer thread and raises its error, if any."""
+        try:
+            self._wait()
+        finally:
+            if self._pool is not None:
+                self._pool.shutdown(wait=True)
         if self.fmt == "json":
             self.stream.write(b"[\n]\n" if self.rows == 0 else b"\n]\n")
 

@@ -141,7 +141,7 @@ def test_internal_error_is_one_line_without_traceback(run, monkeypatch):
 
     def explode(*args, **kwargs):
         raise RuntimeError("disk on fire")
-    monkeypatch.setattr(roiloss.analysis, "analyze_table", explode)
+    monkeypatch.setattr(roiloss.analysis, "analyze_rows", explode)
     result = run("analyze", EXAMPLE)
     assert result.exit_code == 2
     assert "internal error (a bug in roiloss, please report it): RuntimeError: disk on fire" in result.stderr

@@ -84,11 +84,24 @@ def test_atomic_output_survives_a_failure_of_the_command(tmp_path, monkeypatch):
 
     def explode(*args, **kwargs):
         raise RuntimeError("disk on fire")
-    monkeypatch.setattr(roiloss.analysis, "analyze_table", explode)
+    monkeypatch.setattr(roiloss.analysis, "analyze_rows", explode)
     result = invoke("analyze", EXAMPLE, "--format", "csv", "-o", out)
     assert result.exit_code == 2 and "internal error" in result.stderr
     assert out.read_text() == "previous complete output\n"
     assert not list(tmp_path.glob(".out.csv.*"))
+
+
+def test_a_failure_on_the_writer_thread_leaves_no_partial_file(tmp_path, monkeypatch):
+    from roiloss.writers import TableWriter
+
+    out = tmp_path / "out.csv"
+
+    def fails(self, chunk):
+        raise OSError("No space left on device")
+    monkeypatch.setattr(TableWriter, "_write", fails)
+    result = invoke("analyze", EXAMPLE, "--format", "csv", "-o", out)
+    assert result.exit_code == 2 and "No space left on device" in result.stderr
+    assert not out.exists() and not list(tmp_path.glob(".out.csv.*"))
 
 
 @pytest.mark.parametrize("args,message", [

@@ -37,27 +37,26 @@ def analyze(ctx, input, fmt, output, rows, wide, progress, **options):
       roiloss analyze data/example.csv --stride 32 --pool 3
       roiloss analyze instances.json --preset torchvision --format csv -o rows.csv
     """
-    from ..analysis import analyze_table
+    from ..analysis import analyze_rows, rows_arrow
+    from ..readers import iter_boxes
     from ..stats import Accumulator
     from ..writers import TableWriter, atomic_output
 
     check_output_format(ctx, fmt, output)
     semantics, reading = resolve_options(ctx, options)
-    from ..readers import iter_boxes
-
     source = iter_boxes(input, **reading)
     tables = with_progress(source, progress)
     accumulator = Accumulator()
     by_level = Accumulator(by="level") if semantics.pyramid else None
-    if fmt == "table":
+    if fmt == "table":  # summaries from the arrays; a DataFrame only for the rows shown
         head, total = [], 0
         for table in tables:
-            result = analyze_table(table, semantics)
+            result = analyze_rows(table, semantics)
             accumulator.add(result)
             if by_level:
-                by_level.add(result[result["level"].notna()])
+                by_level.add(result)
             if sum(len(h) for h in head) < rows:
-                head.append(result.head(rows))
+                head.append(result.frame(limit=rows))
             total += len(result)
         from ..terminal import console, counts_table, level_table, rows_table, summary_table
 
@@ -74,13 +73,15 @@ def analyze(ctx, input, fmt, output, rows, wide, progress, **options):
                 import pandas as pd
                 wide_out = console(stream, width=max(out.width, 160)) if wide else out  # as wide as the rows need
                 wide_out.print(rows_table(pd.concat(head).head(rows), total, width=wide_out.width, wide=wide))
-    else:
+    else:  # CSV straight from the arrays through Arrow, written on a second thread
         with atomic_output(output, binary=True) as stream:
-            writer = TableWriter(stream, fmt)
-            for table in tables:
-                result = analyze_table(table, semantics)
-                accumulator.add(result)
-                writer.write(result)
-            writer.close()
+            writer = TableWriter(stream, fmt, background=True)
+            try:
+                for table in tables:
+                    result = analyze_rows(table, semantics)
+                    accumulator.add(result)
+                    writer.write(rows_arrow(result) if fmt == "csv" else result.frame())
+            finally:
+                writer.close()
         summary = accumulator.summary()
     report_counts(summary, source)

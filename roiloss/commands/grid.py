@@ -19,6 +19,8 @@ from .options import (
 )
 from .common import check_output_format, output_options, with_progress
 
+GRID_SLICE = 256  # boxes per grid computation when streaming every row
+
 
 def parse_boxes(specs, ctx):
     rows = []
@@ -96,8 +98,9 @@ def grid(ctx, input, box_specs, roi_ids, detail, detail_alias, fmt, output, rows
             valid = table[reasons == ""]
             if first_valid is None and len(valid):
                 first_valid = valid.iloc[[0]].reset_index(drop=True)
-            if writer is not None:
-                writer.write(grid_call(table, semantics=semantics, detail=detail))
+            if writer is not None:  # a few hundred boxes at a time: a box's grid can have thousands of rows
+                for start in range(0, len(table), GRID_SLICE):
+                    writer.write(grid_call(table.iloc[start:start + GRID_SLICE], semantics=semantics, detail=detail))
             elif shown < rows:
                 frame = grid_call(table, semantics=semantics, detail=detail)
                 frames.append(frame.head(rows - shown))
