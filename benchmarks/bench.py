@@ -140,6 +140,37 @@ print("SECONDS", time.perf_counter() - started)
 """
 
 
+DECODE = """
+import msgspec
+class Ann(msgspec.Struct):
+    id: int
+    image_id: int
+    category_id: int
+    bbox: list[float]
+class Image(msgspec.Struct):
+    id: int
+    width: int
+    height: int
+class Coco(msgspec.Struct):
+    annotations: list[Ann]
+    images: list[Image]
+msgspec.json.decode(open({path!r}, "rb").read(), type=Coco)
+"""
+
+WRITE = """
+import sys, time
+sys.path.insert(0, {root!r})
+import pyarrow as pa, pyarrow.csv as c
+from roiloss.analysis import analyze_rows, rows_arrow
+from roiloss.readers import read_boxes
+from roiloss.semantics import resolve
+table = rows_arrow(analyze_rows(read_boxes({path!r}), resolve()))  # the same 3 M rows roiloss writes
+pa.set_cpu_count(1); pa.set_io_thread_count(1)
+started = time.perf_counter()
+c.write_csv(table, {out!r}, c.WriteOptions(quoting_style="needed"))
+print("SECONDS", time.perf_counter() - started)
+"""
+
 PEAK = HERE / "peak.py"
 
 
@@ -189,30 +220,42 @@ def main() -> None:
     n = sizes["engine"]
     three = ["roipool", "roiwarp", "roialign"]
     five = ["roipool", "roipool-floor", "roiwarp", "roialign", "roialign-legacy"]
+    full = not args.smoke
 
     def engine(function, methods):
         return [py, "-c", ENGINE.format(root=root, n=n, methods=methods, function=function)]
 
+    numpy_start = [py, "-c", "import numpy"]
+    scenario("start-up: roiloss --version", roiloss + ["--version"], 0.25 if full else None,
+             baseline=numpy_start, ratio_target=2 if full else None)
+    ten = args.data / "ten.csv"
+    ten.write_text("x1,y1,x2,y2\n" + "".join(f"{i},{i},{i + 40},{i + 30}\n" for i in range(10)))
+    scenario("start-up: analyze 10 boxes", roiloss + ["analyze", str(ten)], 0.45 if full else None,
+             baseline=numpy_start, ratio_target=2 if full else None)
     scenario(f"engine: metrics of {n:,} boxes x 3 methods", engine("metric_arrays", three),
-             1.5 if not args.smoke else None, boxes=n)
-    scenario(f"engine: metrics of {n:,} boxes x 5 methods", engine("metric_arrays", five),
-             2.5 if not args.smoke else None, boxes=n)
+             0.8 if full else None, boxes=n)
+    scenario(f"engine: metrics of {n:,} boxes x 5 methods", engine("metric_arrays", five), None, boxes=n)
     scenario(f"analyze(): DataFrame of {n:,} boxes x 3 methods", engine("analyze_table", three), None, boxes=n)
+    decode = [py, "-c", DECODE.format(path=str(paths["coco"]))]
     load = [py, "-c", f"import json; json.load(open({str(paths['coco'])!r}))"]
-    scenario(f"analyze COCO-shaped JSON ({sizes['annotations']:,} boxes) --format table",
-             roiloss + ["analyze", str(paths["coco"]), "--format", "table"], None, baseline=load,
-             ratio_target=0.3 if not args.smoke else None,
-             memory_target=1500 if not args.smoke else None, boxes=sizes["annotations"])
-    to_csv = [py, "-c", "import sys; sys.path.insert(0, %r)\nimport pandas as pd\nfrom roiloss.api import analyze\n"
-              "f = analyze(pd.read_csv(%r))\nimport time; t = time.perf_counter(); f.to_csv(%r, index=False)\n"
-              "print('SECONDS', time.perf_counter() - t)" % (root, str(paths["csv"]), str(out_csv))]
-    scenario(f"analyze {sizes['csv']:,}-row CSV --format csv -o out.csv",
-             roiloss + ["analyze", str(paths["csv"]), "--format", "csv", "-o", str(out_csv)],
-             8 if not args.smoke else None, baseline=to_csv, boxes=sizes["csv"])
-    scenario(f"analyze {sizes['big_csv']:,}-row CSV --format table",
+    coco_table = roiloss + ["analyze", str(paths["coco"]), "--format", "table"]
+    scenario(f"COCO-shaped JSON ({sizes['annotations']:,} boxes) -> table vs msgspec decode",
+             coco_table, None, baseline=decode, ratio_target=1.5 if full else None,
+             memory_target=1500 if full else None, boxes=sizes["annotations"])
+    scenario(f"COCO-shaped JSON ({sizes['annotations']:,} boxes) -> table vs json.load",
+             coco_table, None, baseline=load, ratio_target=0.15 if full else None, boxes=sizes["annotations"])
+    read = [py, "-c", f"import pyarrow.csv as c; c.read_csv({str(paths['csv'])!r})"]
+    scenario(f"{sizes['csv']:,}-row CSV -> table", roiloss + ["analyze", str(paths["csv"]), "--format", "table"],
+             2.0 if full else None, baseline=read, ratio_target=4 if full else None, boxes=sizes["csv"])
+    write = [py, "-c", WRITE.format(root=root, path=str(paths["csv"]), out=str(out_csv))]
+    scenario(f"{sizes['csv']:,}-row CSV -> {3 * sizes['csv']:,}-row CSV vs Arrow write_csv",
+             roiloss + ["analyze", str(paths["csv"]), "--format", "csv", "-o", str(out_csv)], None,
+             baseline=write, ratio_target=1.0 if full else None, boxes=sizes["csv"])
+    scenario(f"{sizes['big_csv']:,}-row CSV -> table",
              roiloss + ["analyze", str(paths["big_csv"]), "--format", "table"], None,
-             memory_target=2000 if not args.smoke else None, boxes=sizes["big_csv"])
+             memory_target=1200 if full else None, boxes=sizes["big_csv"])
     out_csv.unlink(missing_ok=True)
+    ten.unlink(missing_ok=True)
     print_table(rows, runs)
     if not args.smoke and any(r[-1] == "NO" for r in rows):
         sys.exit(1)
