@@ -24,6 +24,7 @@ _EXPORTS = {
     "resolve": "semantics", "Semantics": "semantics",
     "Geometry": "geometry", "METHODS": "methods", "PRESETS": "presets", "Pyramid": "pyramid",
     "Resize": "transforms", "tune_allocator": "allocator",
+    "summary_part": "partitions", "merge_summaries": "partitions", "summarize": "stats",
 }
 __all__ = list(_EXPORTS)
 
@@ -50,4 +51,6 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerl
     from .pyramid import Pyramid
     from .readers import iter_boxes, read_boxes
     from .semantics import Semantics, resolve
+    from .partitions import merge_summaries, summary_part
+    from .stats import summarize
     from .transforms import Resize

@@ -87,6 +87,15 @@ class Accumulator:
                     part["invalid"].append(invalid[index])
                     part["sub_cell"].append(sub_cell[index])
 
+    def merge(self, other: "Accumulator") -> None:
+        """Add everything ``other`` collected (another chunk, process or machine)."""
+        if other.by != self.by:
+            raise ValueError(f"cannot merge summaries grouped by {other.by!r} into one grouped by {self.by!r}")
+        for key, part in other.parts.items():
+            mine = self.parts.setdefault(key, {m: [] for m in part})
+            for name, arrays in part.items():
+                mine[name].extend(arrays)
+
     def summary(self) -> pd.DataFrame:
         rows = []
         for key, part in self.parts.items():
