@@ -141,7 +141,13 @@ class SampleAxis:
     g: int
     n_bins: int
     sampled: tuple[np.ndarray, np.ndarray]
-    bin_edges: np.ndarray
+    edges: tuple[np.ndarray, np.ndarray]  # (index-coordinate start, bin size) per box
+
+    @property
+    def bin_edges(self) -> np.ndarray:
+        """``(boxes, bins + 1)`` bin edges in feature-area units (computed when a grid asks)."""
+        start, step = (np.asarray(v, dtype=np.float64) for v in self.edges)
+        return start[:, None] + 0.5 + np.arange(self.n_bins + 1)[None, :] * step[:, None]
 
     @property
     def bins(self) -> int:
@@ -204,7 +210,7 @@ class SampleAxis:
         lo = self.lo.ravel()
         w_hi = np.where(valid, frac, 0.0)
         return {"box": np.repeat(np.arange(n), count), "bin": np.tile(index // max(self.g, 1), n),
-                "k": np.tile(index % max(self.g, 1), n), "t": self.t.ravel(), "valid": valid,
+                "k": np.tile(index % max(self.g, 1), n), "t": self.t.ravel().astype(np.float64), "valid": valid,
                 "lo": lo, "hi": lo + (frac > 0), "w_lo": valid - w_hi, "w_hi": w_hi}
 
     def bin_rows(self) -> dict[str, np.ndarray]:
@@ -311,7 +317,8 @@ def sample_axis(start, bin_size, per_bin, n_bins: int, length, placement: str, l
     """A :class:`SampleAxis`, or :class:`SampleGroups` when boxes differ in samples per bin.
 
     ``start``/``bin_size`` are index coordinates in the arithmetic's dtype; ``limits`` the kernel's
-    validity bounds ``(low, high_offset)``; ``sampled`` and ``edges`` as in :class:`SampleAxis`.
+    validity bounds ``(low, high_offset)``; ``sampled`` and ``edges`` (start, bin size) as in
+    :class:`SampleAxis`.
     """
     per_bin = np.asarray(per_bin, dtype=np.int64)
 
@@ -321,8 +328,8 @@ def sample_axis(start, bin_size, per_bin, n_bins: int, length, placement: str, l
         else:
             t = np.zeros((len(index), 0), dtype=start.dtype)
         valid, lo, frac = bilinear(t, length[index], *limits)
-        return SampleAxis(t.astype(np.float64), valid, lo, frac, int(g), n_bins,
-                          (sampled[0][index], sampled[1][index]), edges[index])
+        return SampleAxis(t, valid, lo, frac, int(g), n_bins, (sampled[0][index], sampled[1][index]),
+                          (edges[0][index], edges[1][index]))
 
     values = np.unique(per_bin)
     if len(values) <= 1:

@@ -83,23 +83,19 @@ def bilinear(t, length, low_limit: float, high_offset: float):
     Comparisons and ``frac = t - lo`` happen in ``t``'s precision. Returns ``valid, lo, frac``
     (float64 arrays; ``frac`` is the weight on ``lo + 1``).
     """
+    # map lengths are whole numbers (or inf), so the limits are exact in t's precision too:
+    # comparing in that precision avoids converting every sample to float64 first
     size = np.asarray(length, dtype=np.float64)[:, None]
-    valid = (t >= low_limit) & (t <= size + high_offset)
+    high, last = (size + high_offset).astype(t.dtype), (size - 1).astype(t.dtype)
+    valid = (t >= low_limit) & (t <= high)
     tc = np.maximum(t, t.dtype.type(0))
     lo = np.floor(tc)
     frac = (tc - lo).astype(np.float64)
-    lo = lo.astype(np.float64)
-    at_end = lo >= size - 1
+    at_end = lo >= last
     if at_end.any():  # only boxes reaching the map's last cell: most chunks skip this
-        lo = np.where(at_end, size - 1, lo)
+        lo = np.where(at_end, last, lo)
         frac[at_end] = 0.0
-    return valid, lo, frac
-
-
-def bin_edges(start, bin_size, n_bins: int) -> np.ndarray:
-    """``(boxes, bins + 1)`` bin edges in feature-area units from an index-coordinate start."""
-    start, bin_size = np.asarray(start, np.float64), np.asarray(bin_size, np.float64)
-    return start[:, None] + 0.5 + np.arange(n_bins + 1)[None, :] * bin_size[:, None]
+    return valid, lo.astype(np.float64), frac
 
 
 def clip_windows(start, end, length):

@@ -16,7 +16,7 @@ import numpy as np
 from .axis import SampleAxis, WindowAxis, sample_axis
 from .choices import METHOD_NAMES
 from .geometry import Geometry
-from .kernels import aligned_span, bilinear, bin_edges, clip_windows, cround, to_cells
+from .kernels import aligned_span, bilinear, clip_windows, cround, to_cells
 
 # A map with no known high edge is clipped at this many cells (integers cannot hold inf).
 UNBOUNDED = np.int64(2**52)
@@ -76,7 +76,7 @@ def roiwarp(lo, hi, bins: int, length, geometry: Geometry) -> SampleAxis:
     n = np.maximum(b - a, 0.0)
     t = a[:, None] + np.arange(bins)[None, :] * (n / bins)[:, None]  # each bin's start
     valid, cell, frac = bilinear(t, length, -0.5, -0.5)
-    return SampleAxis(t, valid, cell, frac, 1, bins, (a + 0.5, a + n + 0.5), bin_edges(a, n / bins, bins))
+    return SampleAxis(t, valid, cell, frac, 1, bins, (a + 0.5, a + n + 0.5), (a, n / bins))
 
 
 def _roialign(lo, hi, bins, length, geometry: Geometry, aligned: bool):
@@ -92,7 +92,7 @@ def _roialign(lo, hi, bins, length, geometry: Geometry, aligned: bool):
     else:
         sampled = (start64 + 0.5, start64 + 0.5 + size64)
     return sample_axis(start, bin_size, per_bin, bins, length, geometry.placement, (-1.0, 0.0), sampled,
-                       bin_edges(start64, bin_size.astype(np.float64), bins))
+                       (start, bin_size))
 
 
 def roialign(lo, hi, bins: int, length, geometry: Geometry):
