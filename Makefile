@@ -4,7 +4,7 @@ PYTHON ?= python3
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check
 
-.PHONY: demo test install dev bench figures clean
+.PHONY: demo test install dev browser bench figures clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -18,7 +18,13 @@ dev: $(BIN)/python
 demo: install
 	$(BIN)/roiloss analyze data/example.csv --stride 32 --pool 3
 
-test: dev
+# tests/test_report.py renders the HTML report in a real browser: Debian's headless Chromium
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+		sudo=""; [ "$$(id -u)" -eq 0 ] || sudo="sudo"; \
+		$$sudo apt-get update -qq && $$sudo apt-get install -y -qq chromium >/dev/null; }
+
+test: dev browser
 	$(BIN)/python -m pytest -q
 
 bench: dev

@@ -25,8 +25,10 @@ import pyarrow as pa
 import pyarrow.csv as pa_csv
 
 HERE = Path(__file__).resolve().parent
-FULL = {"images": 118_287, "annotations": 860_001, "csv": 1_000_000, "big_csv": 16_000_000, "engine": 1_000_000}
-SMOKE = {"images": 200, "annotations": 1_500, "csv": 3_000, "big_csv": 20_000, "engine": 5_000}
+FULL = {"images": 118_287, "annotations": 860_001, "csv": 1_000_000, "big_csv": 16_000_000, "engine": 1_000_000,
+        "mask_images": 5_000, "mask_annotations": 36_781}  # masks: COCO val2017's counts
+SMOKE = {"images": 200, "annotations": 1_500, "csv": 3_000, "big_csv": 20_000, "engine": 5_000,
+         "mask_images": 40, "mask_annotations": 300}
 
 
 # --- inputs --------------------------------------------------------------------------------------
@@ -98,8 +100,10 @@ def inputs(sizes: dict, folder: Path) -> dict[str, Path]:
     folder.mkdir(parents=True, exist_ok=True)
     tag = f"{sizes['annotations']}"
     paths = {"coco": folder / f"train-{tag}.json", "csv": folder / f"boxes-{sizes['csv']}.csv",
-             "big_csv": folder / f"boxes-{sizes['big_csv']}.csv"}
+             "big_csv": folder / f"boxes-{sizes['big_csv']}.csv",
+             "masks": folder / f"val-masks-{sizes['mask_annotations']}.json"}
     makers = {"coco": lambda p: make_coco(p, sizes["images"], sizes["annotations"]),
+              "masks": lambda p: make_coco(p, sizes["mask_images"], sizes["mask_annotations"]),
               "csv": lambda p: make_csv(p, sizes["csv"], 1),
               "big_csv": lambda p: make_csv(p, sizes["big_csv"], 16)}
     for name, path in paths.items():
@@ -254,6 +258,10 @@ def main() -> None:
     scenario(f"{sizes['big_csv']:,}-row CSV -> table",
              roiloss + ["analyze", str(paths["big_csv"]), "--format", "table"], None,
              memory_target=1200 if full else None, boxes=sizes["big_csv"])
+    # the mask ceiling (docs/semantics.md §12): COCO-val-sized instances with polygons, three methods
+    scenario(f"masks: {sizes['mask_annotations']:,} instances (COCO val-sized) x 3 methods -> CSV",
+             roiloss + ["masks", str(paths["masks"]), "--format", "csv", "-o", str(out_csv)],
+             60 if full else None, boxes=sizes["mask_annotations"])
     out_csv.unlink(missing_ok=True)
     ten.unlink(missing_ok=True)
     print_table(rows, runs)

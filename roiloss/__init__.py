@@ -3,9 +3,12 @@
 The public API (docs/semantics.md has the semantics):
 
 * reading: :func:`read_boxes`, :func:`iter_boxes`
-* analysing: :func:`analyze`, :func:`grid`, :func:`coefficients`, :func:`audit`
+* analysing: :func:`analyze`, :func:`grid`, :func:`coefficients`, :func:`audit`, :func:`sweep`, :func:`report`,
+  :func:`compare`
 * semantics: :func:`resolve`, :class:`Semantics`, :class:`Geometry`, :class:`Pyramid`, :class:`Resize`,
   :data:`PRESETS`, :data:`METHODS`
+* model configs: :func:`read_model_config`, :func:`model_preset`, :class:`ModelConfig`
+* masks: :func:`mask_ceiling` (docs/semantics.md §12)
 
 Names are imported on first use, so ``roiloss --version`` does not pay for pandas.
 """
@@ -24,7 +27,10 @@ _EXPORTS = {
     "resolve": "semantics", "Semantics": "semantics",
     "Geometry": "geometry", "METHODS": "methods", "PRESETS": "presets", "Pyramid": "pyramid",
     "Resize": "transforms", "tune_allocator": "allocator",
+    "mask_ceiling": "masks",
+    "read_model_config": "modelconfig", "model_preset": "modelconfig", "ModelConfig": "modelconfig",
     "summary_part": "partitions", "merge_summaries": "partitions", "summarize": "stats",
+    "report": "html_report", "sweep": "sweeps", "compare": "comparison",
 }
 __all__ = list(_EXPORTS)
 
@@ -46,11 +52,16 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerl
     from .api import analyze, audit, coefficients, grid
     from .errors import InputError, OutputError
     from .geometry import Geometry
+    from .masks import mask_ceiling
     from .methods import METHODS
+    from .modelconfig import ModelConfig, model_preset, read_model_config
     from .presets import PRESETS
     from .pyramid import Pyramid
     from .readers import iter_boxes, read_boxes
+    from .comparison import compare
+    from .html_report import report
     from .semantics import Semantics, resolve
+    from .sweeps import sweep
     from .partitions import merge_summaries, summary_part
     from .stats import summarize
     from .transforms import Resize

@@ -9,6 +9,8 @@ Keywords left at ``None`` take the preset's value, else the default (docs/semant
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 
@@ -18,6 +20,7 @@ from .boxes import normalise
 from .geometry import map_length
 from .sampling_grid import DETAILS, cross_entries, grid_table
 from .methods import axes, resolve_methods
+from .modelconfig import ModelConfig
 from .presets import Preset
 from .pyramid import Pyramid
 from .semantics import Semantics, resolve
@@ -27,25 +30,30 @@ from .transforms import Resize
 def semantics_of(semantics: Semantics | None = None, *, preset: str | Preset | None = None, head: str = "box",
                  methods=None, stride: float | None = None, pool=None, sampling_ratio: int | None = None,
                  sample_placement: str | None = None, arithmetic: str | None = None,
-                 pyramid: Pyramid | None = None, resize: str | Resize | None = None) -> Semantics:
-    """``semantics`` as given, or resolved from the keywords (not both)."""
+                 pyramid: Pyramid | None = None, resize: str | Resize | None = None,
+                 model_config: str | Path | ModelConfig | None = None) -> Semantics:
+    """``semantics`` as given, or resolved from the keywords (not both); ``model_config`` is the
+    model's own config (a file, ``torchvision:NAME`` or a :class:`~roiloss.modelconfig.ModelConfig`)."""
     if semantics is not None:
         if not isinstance(semantics, Semantics):
             raise TypeError(f"semantics must be a roiloss.Semantics, got {type(semantics).__name__}")
         given = [k for k, v in dict(preset=preset, methods=methods, stride=stride, pool=pool,
                                     sampling_ratio=sampling_ratio, sample_placement=sample_placement,
-                                    arithmetic=arithmetic, pyramid=pyramid, resize=resize).items() if v is not None]
+                                    arithmetic=arithmetic, pyramid=pyramid, resize=resize,
+                                    model_config=model_config).items() if v is not None]
         if given:
             raise ValueError(f"give semantics or {', '.join(given)}, not both")
         return semantics
     return resolve(preset=preset, head=head, methods=methods, stride=stride, pool=pool, sampling_ratio=sampling_ratio,
-                   sample_placement=sample_placement, arithmetic=arithmetic, pyramid=pyramid, resize=resize)
+                   sample_placement=sample_placement, arithmetic=arithmetic, pyramid=pyramid, resize=resize,
+                   model_config=model_config)
 
 
 def analyze(boxes, *, preset: str | None = None, head: str = "box", methods=None, stride: float | None = None,
             pool=None, sampling_ratio: int | None = None, sample_placement: str | None = None,
             arithmetic: str | None = None, pyramid: Pyramid | None = None, resize: str | Resize | None = None,
-            image_size=None, semantics: Semantics | None = None) -> pd.DataFrame:
+            image_size=None, semantics: Semantics | None = None,
+            model_config: str | Path | ModelConfig | None = None) -> pd.DataFrame:
     """Lost and gained area, outside weight, IoU and shift of every box under every method.
 
     Args:
@@ -64,6 +72,10 @@ def analyze(boxes, *, preset: str | None = None, head: str = "box", methods=None
             or the preset's.
         image_size: ``(W, H)`` or ``"WxH"`` for boxes whose input gives none.
         semantics: everything above at once, from :func:`roiloss.resolve`.
+        model_config: the model's own config instead of a preset (docs/semantics.md §11): a
+            Detectron2, maskrcnn-benchmark or mmdetection config file (``.yaml``, dumped ``.json``,
+            or ``.py``, parsed and never run), ``"torchvision:NAME[,min_size=N]"``, or a
+            :class:`roiloss.modelconfig.ModelConfig`; ``head`` picks its head, explicit keywords win.
 
     Returns:
         One row per box x method (box-major; x input scale with a multi-scale resize): ``roi_id,
@@ -82,7 +94,7 @@ def analyze(boxes, *, preset: str | None = None, head: str = "box", methods=None
     """
     resolved = semantics_of(semantics, preset=preset, head=head, methods=methods, stride=stride, pool=pool,
                             sampling_ratio=sampling_ratio, sample_placement=sample_placement,
-                            arithmetic=arithmetic, pyramid=pyramid, resize=resize)
+                            arithmetic=arithmetic, pyramid=pyramid, resize=resize, model_config=model_config)
     return analyze_table(normalise(boxes, image_size=image_size), resolved)
 
 
@@ -90,7 +102,8 @@ def coefficients(boxes, method: str | None = None, *, stride: float | None = Non
                  sampling_ratio: int | None = None, sample_placement: str | None = None,
                  arithmetic: str | None = None, image_size=None, preset: str | None = None, head: str = "box",
                  pyramid: Pyramid | None = None, resize: str | Resize | None = None,
-                 semantics: Semantics | None = None) -> pd.DataFrame:
+                 semantics: Semantics | None = None,
+                 model_config: str | Path | ModelConfig | None = None) -> pd.DataFrame:
     """The per-bin cell coefficients of every valid box under one method, long format.
 
     The coefficient of cell ``(cell_y, cell_x)`` in bin ``(bin_y, bin_x)`` is what the method's
@@ -111,7 +124,7 @@ def coefficients(boxes, method: str | None = None, *, stride: float | None = Non
     """
     resolved = semantics_of(semantics, preset=preset, head=head, stride=stride, pool=pool,
                             sampling_ratio=sampling_ratio, sample_placement=sample_placement, arithmetic=arithmetic,
-                            pyramid=pyramid, resize=resize)
+                            pyramid=pyramid, resize=resize, model_config=model_config)
     if method is None:  # a preset's (or a one-method semantics') method, else RoI Align
         method = resolved.methods[0] if len(resolved.methods) == 1 else "roialign"
     names = resolve_methods(method) if isinstance(method, (str, list, tuple)) else None
@@ -141,7 +154,8 @@ def coefficients(boxes, method: str | None = None, *, stride: float | None = Non
 def grid(boxes, methods=None, detail: str = "cells", *, stride: float | None = None, pool=None,
          sampling_ratio: int | None = None, sample_placement: str | None = None, arithmetic: str | None = None,
          image_size=None, preset: str | None = None, head: str = "box", pyramid: Pyramid | None = None,
-         resize: str | Resize | None = None, semantics: Semantics | None = None) -> pd.DataFrame:
+         resize: str | Resize | None = None, semantics: Semantics | None = None,
+         model_config: str | Path | ModelConfig | None = None) -> pd.DataFrame:
     """The sampling grid of every valid box, long format, in feature-area units of its map.
 
     Args:
@@ -166,7 +180,7 @@ def grid(boxes, methods=None, detail: str = "cells", *, stride: float | None = N
         raise ValueError(f"detail must be one of {', '.join(DETAILS)}, got {detail!r}")
     resolved = semantics_of(semantics, preset=preset, head=head, methods=methods, stride=stride, pool=pool,
                             sampling_ratio=sampling_ratio, sample_placement=sample_placement,
-                            arithmetic=arithmetic, pyramid=pyramid, resize=resize)
+                            arithmetic=arithmetic, pyramid=pyramid, resize=resize, model_config=model_config)
     return grid_table(normalise(boxes, image_size=image_size), resolved, detail)
 
 
@@ -174,7 +188,7 @@ def audit(boxes, checks=(), *, max_invalid_share: float = 0.0, preset: str | Non
           methods=None, stride: float | None = None, pool=None, sampling_ratio: int | None = None,
           sample_placement: str | None = None, arithmetic: str | None = None, pyramid: Pyramid | None = None,
           resize: str | Resize | None = None, image_size=None, semantics: Semantics | None = None,
-          source: str = "boxes") -> Audit:
+          source: str = "boxes", model_config: str | Path | ModelConfig | None = None) -> Audit:
     """Evaluate checks on the analysis of ``boxes``: a CI gate.
 
     Args:
@@ -199,6 +213,6 @@ def audit(boxes, checks=(), *, max_invalid_share: float = 0.0, preset: str | Non
     """
     resolved = semantics_of(semantics, preset=preset, head=head, methods=methods, stride=stride, pool=pool,
                             sampling_ratio=sampling_ratio, sample_placement=sample_placement,
-                            arithmetic=arithmetic, pyramid=pyramid, resize=resize)
+                            arithmetic=arithmetic, pyramid=pyramid, resize=resize, model_config=model_config)
     parsed = default_checks(checks, max_invalid_share)
     return run_audit(normalise(boxes, image_size=image_size), resolved, parsed, source=source)

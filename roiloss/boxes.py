@@ -33,7 +33,8 @@ OTHER_ALIASES = {
     "image_name": "image_id",
     "category": "category", "label": "category", "class": "category", "category_id": "category",
     "image_width": "image_width", "image_height": "image_height", "img_width": "image_width",
-    "img_height": "image_height", "iscrowd": "iscrowd",
+    "img_height": "image_height", "iscrowd": "iscrowd", "imageid": "image_id", "labelname": "category",
+    "isgroupof": "iscrowd",
 }
 
 
@@ -72,7 +73,10 @@ def from_frame(frame: pd.DataFrame, columns: dict[str, str] | None = None, sourc
 
     def numeric(canonical):
         raw = frame[found[canonical]]
-        if pd.api.types.is_numeric_dtype(raw.dtype) and not pd.api.types.is_bool_dtype(raw.dtype):
+        if pd.api.types.is_bool_dtype(raw.dtype):  # true/false are not coordinates (Parquet bool columns)
+            values = np.full(len(raw), np.nan)
+            missing, bad = raw.isna().to_numpy(), ~raw.isna().to_numpy()
+        elif pd.api.types.is_numeric_dtype(raw.dtype):
             with np.errstate(over="ignore"):  # a huge integer becomes inf, then the box is flagged
                 values = raw.to_numpy(dtype=float)  # the common case: pandas parsed the column as numbers
             missing, bad = np.isnan(values), np.zeros(len(values), dtype=bool)
@@ -89,15 +93,24 @@ def from_frame(frame: pd.DataFrame, columns: dict[str, str] | None = None, sourc
     if all(c in found for c in ("x1", "y1", "x2", "y2")):
         box_columns = ("x1", "y1", "x2", "y2")
         x1, y1, x2, y2 = (numeric(c) for c in box_columns)
-    elif all(c in found for c in ("x", "y", "w", "h")):
-        box_columns = ("x", "y", "w", "h")
+    elif all(c in found for c in ("x", "y", "w", "h")) or all(c in found for c in ("x1", "y1", "w", "h")):
+        # x, y, w, h; or xmin, ymin, width, height (corners' starts with a size: the box's size)
+        box_columns = ("x", "y", "w", "h") if "x" in found and "y" in found else ("x1", "y1", "w", "h")
         x, y, w, h = (numeric(c) for c in box_columns)
+        with np.errstate(over="ignore", invalid="ignore"):
+            x1, y1, x2, y2 = x, y, x + w, y + h
+    elif "bbox" in by_lower:  # one column of [x, y, w, h] lists (Kaggle, COCO-like exports)
+        box_columns = ("bbox",)
+        found["bbox"] = by_lower["bbox"]
+        x, y, w, h, why = _bbox_column(frame[found["bbox"]])
+        invalid[:] = np.where(invalid == "", why, invalid)
         with np.errstate(over="ignore", invalid="ignore"):
             x1, y1, x2, y2 = x, y, x + w, y + h
     else:
         raise ValueError(
             f"{source}: no box columns found; columns are: {', '.join(map(str, frame.columns)) or '(none)'}; "
-            "expected x1,y1,x2,y2 or xmin,ymin,xmax,ymax or x,y,w,h (or map them with columns)")
+            "expected x1,y1,x2,y2 or xmin,ymin,xmax,ymax or x,y,w,h or xmin,ymin,width,height or bbox "
+            "(or map them with columns)")
 
     suspects = np.flatnonzero(np.char.startswith(invalid.astype(str), "non-numeric"))
     if len(suspects):  # a header line repeated inside the file (files concatenated with cat)
@@ -114,8 +127,9 @@ def from_frame(frame: pd.DataFrame, columns: dict[str, str] | None = None, sourc
         "category": frame[found["category"]].to_numpy(dtype=object) if "category" in found else np.full(n, None, dtype=object),
         "x1": x1, "y1": y1, "x2": x2, "y2": y2,
     })
-    if box_columns[0] == "x1" and "w" in found and "h" in found and not {"image_width", "image_height"} & set(found):
-        # width/height beside corners: the box's own size is redundant, so they are the image's
+    if box_columns in (("x1", "y1", "x2", "y2"), ("bbox",)) and "w" in found and "h" in found \
+            and not {"image_width", "image_height"} & set(found):
+        # width/height beside corners or a bbox column: the box's own size is redundant, so they are the image's
         w = pd.to_numeric(frame[found["w"]], errors="coerce").to_numpy(dtype=float)
         h = pd.to_numeric(frame[found["h"]], errors="coerce").to_numpy(dtype=float)
         with np.errstate(invalid="ignore", over="ignore"):
@@ -130,8 +144,33 @@ def from_frame(frame: pd.DataFrame, columns: dict[str, str] | None = None, sourc
             table[side] = np.where(size > 0, size, np.nan)
     if "iscrowd" in found:
         table["iscrowd"] = pd.to_numeric(frame[found["iscrowd"]], errors="coerce").fillna(0).astype(int).to_numpy()
+    if "score" in by_lower:  # detections: the detector's confidence, kept as a column
+        table["score"] = pd.to_numeric(frame[by_lower["score"]], errors="coerce").to_numpy(dtype=float)
     table["invalid"] = invalid
     return table
+
+
+def _bbox_column(raw: pd.Series):
+    """``[x, y, w, h]`` per row, as a list/array or as text ``"[x, y, w, h]"`` -> four arrays and the
+    reason per row (``bbox not 4 numbers``, ``missing/NaN bbox``)."""
+    n = len(raw)
+    values = np.full((n, 4), np.nan)
+    why = np.full(n, "", dtype=object)
+    for i, item in enumerate(raw.to_numpy(dtype=object)):
+        if item is None or (isinstance(item, float) and np.isnan(item)) or (isinstance(item, str) and not item.strip()):
+            why[i] = "missing/NaN bbox"
+            continue
+        if isinstance(item, str):
+            item = item.strip().strip("[]()").replace(";", ",").split(",")
+        try:
+            numbers = [float(v) for v in item if not isinstance(v, bool)] if not isinstance(item, (int, float)) else []
+        except (TypeError, ValueError):
+            numbers = []
+        if len(numbers) != 4 or len(numbers) != len(item):
+            why[i] = "bbox not 4 numbers"
+        else:
+            values[i] = numbers
+    return values[:, 0], values[:, 1], values[:, 2], values[:, 3], why
 
 
 def normalise(boxes, image_size=None) -> pd.DataFrame:

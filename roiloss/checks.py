@@ -29,6 +29,8 @@ from .values import plain_record
 SHARES = ("sub_cell_share", "invalid_share", "lost_any_share")
 SIZE_BUCKETS = ("small", "medium", "large")  # COCO: area < 32^2, < 96^2, larger
 WORST = 5
+# the operators detectors are trained with: a remedy proposes a change of model, not of runtime
+REMEDY_METHODS = ("roipool", "roiwarp", "roialign", "roialign-legacy")
 
 
 class CheckError(ValueError):
@@ -252,7 +254,7 @@ def _remedy(check, method, table, semantics: Semantics) -> str:
         return check.passes(_value(check, method_, valid, analyze_table(valid, candidate)))
 
     advice = []
-    passing = [m for m in METHODS if m != method and passes_with(semantics, m)]
+    passing = [m for m in REMEDY_METHODS if m != method and passes_with(semantics, m)]
     if passing:
         advice.append(f"method {', '.join(passing)} would pass")
     for stride in [] if pyramid else _smaller_strides(geometry.stride):

@@ -1,6 +1,8 @@
 """Delimited text (CSV, TSV, semicolons) into canonical box tables, streamed in chunks.
 
-pandas' C reader does the work. A row with more fields than the header does not stop the file:
+pandas' C reader does the work. Lines that start with ``#`` (after spaces) are comments: they are
+left out before pandas sees the text (:class:`CommentFilter`), so a comment may stand anywhere,
+above the header too. A row with more fields than the header does not stop the file:
 it becomes a flagged row (``invalid:row has N fields, the header M``) in its place. The file's
 physical line of a data row (for ``strict`` messages) is found by :class:`LineMap`, a scan with
 Python's ``csv`` module that runs only when a line must be named.
@@ -25,6 +27,49 @@ COLUMN_NAMES = {"x1", "y1", "x2", "y2", "x", "y", "w", "h", "roi_id", "id", "ima
                 "image_width", "image_height", "iscrowd"}
 
 
+_COMMENT = re.compile(rb"(?m)^[ \t]*#[^\n]*(?:\n|\Z)")
+
+
+class CommentFilter(io.RawIOBase):
+    """A binary stream without its ``#`` comment lines (and without a UTF-8 byte order mark), read
+    block by block: a block without ``#`` passes unchanged."""
+
+    def __init__(self, raw, block: int = 1 << 20):
+        super().__init__()
+        self.raw, self.block, self.rest, self.out, self.at, self.first = raw, block, b"", b"", 0, True
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        while self.at >= len(self.out):
+            data = self.raw.read(self.block)
+            if self.first:
+                data, self.first = data.removeprefix(b"\xef\xbb\xbf"), False
+            if not data:
+                if not self.rest:
+                    return 0
+                text, self.rest = self.rest, b""
+            else:
+                text = self.rest + data
+                cut = text.rfind(b"\n") + 1
+                text, self.rest = text[:cut], text[cut:]
+            self.out, self.at = (_COMMENT.sub(b"", text) if b"#" in text else text), 0
+        size = min(len(buffer), len(self.out) - self.at)
+        buffer[:size] = memoryview(self.out)[self.at:self.at + size]
+        self.at += size
+        return size
+
+    def close(self) -> None:
+        self.raw.close()
+        super().close()
+
+
+def uncommented_lines(text: str) -> list[str]:
+    """The lines of ``text`` that are not ``#`` comments."""
+    return [line for line in text.splitlines() if not line.lstrip(" \t").startswith("#")]
+
+
 def sniff_delimiter(first_line: str) -> str:
     """Comma, tab or semicolon: whichever splits the header line into the most fields."""
     counts = {d: len(next(csv.reader([first_line], delimiter=d), [])) for d in (",", "\t", ";")}
@@ -47,10 +92,15 @@ class LineMap:
         if self._lines is not None:
             return
         raw = self.data if isinstance(self.data, bytes) else open(self.data, "rb").read()
+        if b"#" in raw:  # comment lines: kept as one marker field so that line numbers stay right
+            raw = re.sub(rb"(?m)^[ \t]*#[^\r\n]*", b"\x00#", raw)
         text = io.StringIO(raw.decode("utf-8-sig", errors="replace"), newline="")
         reader = csv.reader(text, delimiter=self.delimiter)
         lines, records, record, start = [], [], 0, 1
         for row in reader:
+            if row == ["\x00#"]:  # a comment line: pandas never sees it
+                start = reader.line_num + 1
+                continue
             record += 1  # pandas counts every record, blank ones and the header included, from 1
             if row and record > 1:
                 lines.append(start)
@@ -79,18 +129,19 @@ def read_csv(data, head: bytes, name: str, columns=None, chunk_rows: int = 250_0
         if error.start < len(head) - 4:  # not just a character cut at the end of the head
             raise InputError(f"{name}: not UTF-8 text (byte {error.start})") from None
         text_head = head[:error.start].decode("utf-8-sig")
-    lines = text_head.splitlines()
+    lines = [line for line in uncommented_lines(text_head) if line.strip()]
     delimiter = sniff_delimiter(lines[0] if lines else "")
     line_map = LineMap(data, delimiter)
     try:
-        source = io.BytesIO(data) if isinstance(data, bytes) else open(data, "rb")
+        raw = io.BytesIO(data) if isinstance(data, bytes) else open(data, "rb")
     except OSError as error:
         raise InputError(f"{name}: cannot read: {error.strerror or error}") from None
-    size = len(data) if isinstance(data, bytes) else os.fstat(source.fileno()).st_size
+    size = len(data) if isinstance(data, bytes) else os.fstat(raw.fileno()).st_size
+    source = io.BufferedReader(CommentFilter(raw), 1 << 20)
 
     def progress() -> tuple[int, int]:
         try:
-            return min(source.tell(), size), size
+            return min(raw.tell(), size), size
         except (ValueError, OSError):  # closed: all read
             return size, size
 

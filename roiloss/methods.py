@@ -17,6 +17,7 @@ from .axis import SampleAxis, WindowAxis, sample_axis
 from .choices import METHOD_NAMES
 from .geometry import Geometry
 from .kernels import aligned_span, bilinear, clip_windows, cround, to_cells
+from .methods_registry import RUNTIME_METHODS
 
 # A map with no known high edge is clipped at this many cells (integers cannot hold inf).
 UNBOUNDED = np.int64(2**52)
@@ -123,8 +124,8 @@ def roialign_legacy(lo, hi, bins: int, length, geometry: Geometry):
 class Method:
     """An RoI operator: its per-axis function and its traits.
 
-    ``kind`` is ``window`` (whole-cell windows, max pooling) or ``sample`` (bilinear samples,
-    averaged); ``aligned`` says whether the samples are half-pixel aligned with the box (``None`` for
+    ``kind`` is ``window`` (whole-cell windows, max pooling), ``sample`` (bilinear samples,
+    averaged) or ``integral`` (the bilinear surface integrated over each bin); ``aligned`` says whether the samples are half-pixel aligned with the box (``None`` for
     the window methods); ``sampled`` whether ``sampling_ratio`` applies to it.
     """
 
@@ -155,7 +156,7 @@ METHODS: dict[str, Method] = {
         Method("roialign-legacy", roialign_legacy, "sample", False, True,
                "as roialign without the half-pixel offset, box at least 1 cell",
                "Mask R-CNN/Detectron, torchvision roi_align(aligned=False), ONNX RoiAlign output_half_pixel"),
-    ]
+    ] + [Method(*entry) for entry in RUNTIME_METHODS]
 }
 
 assert tuple(METHODS) == METHOD_NAMES, "roiloss.choices.METHOD_NAMES is out of date"

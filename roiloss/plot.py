@@ -32,9 +32,12 @@ PANEL_INCHES = 5.0
 DPI = 100
 
 
-def plot_box(table: pd.DataFrame, model: ModelBoxes, metrics: pd.DataFrame, semantics: Semantics, path: str,
-             title: str | None = None) -> tuple[int, int]:
+def plot_box(table: pd.DataFrame, model: ModelBoxes, metrics: pd.DataFrame, semantics: Semantics, path,
+             title: str | None = None, fmt: str | None = None) -> tuple[int, int]:
     """Draw the first box of ``table`` for every method into ``path`` (.png or .svg); return (width, height) px.
+
+    ``path`` may also be a binary stream (the HTML report draws into memory); ``fmt`` (``png`` or
+    ``svg``) then says which, else the extension decides.
 
     ``model`` is the box in the model's frame (:func:`roiloss.analysis.model_boxes`): the figure
     shows its level's grid in the model's frame, at the first input scale.
@@ -80,10 +83,13 @@ def plot_box(table: pd.DataFrame, model: ModelBoxes, metrics: pd.DataFrame, sema
         fig.subplots_adjust(left=0.06 if len(methods) > 1 else 0.12, right=0.97 if len(methods) > 1 else 0.88,
                             top=1 - (1.05 + 0.16 * lines) / height, bottom=(0.5 if len(methods) > 1 else 0.75) / height,
                             wspace=0.35)
-        kind = "svg" if str(path).lower().endswith(".svg") else "png"
+        kind = fmt or ("svg" if str(path).lower().endswith(".svg") else "png")
         metadata = {"Date": None} if kind == "svg" else {"Software": None}
-        with atomic_output(str(path), binary=True) as stream:
-            fig.savefig(stream, format=kind, dpi=DPI, metadata=metadata)
+        if hasattr(path, "write"):
+            fig.savefig(path, format=kind, dpi=DPI, metadata=metadata)
+        else:
+            with atomic_output(str(path), binary=True) as stream:
+                fig.savefig(stream, format=kind, dpi=DPI, metadata=metadata)
         size = fig.canvas.get_width_height()
         plt.close(fig)
     return size

@@ -62,6 +62,11 @@ PRESETS: dict[str, Preset] = {p.name: p for p in [
     Preset("mnc", "roiwarp", 0, 14, 14,
            "MNC: scale 600 (max 1000), Caffe ROIWarping (stride 16, 14x14)",
            Resize("fast-rcnn", short=(600,), max_size=1000), stride=16),
+    Preset("tensorrt-detectron2", "trt-pyramid", 0, 7, 14,
+           "NVIDIA TensorRT samples/python/detectron2: ResizeShortestEdge(800, 1333) padded to a fixed "
+           "1344x1344 input, PyramidROIAlign_TRT (roi_coords_transform=2 for ROIAlignV2, fpn_scale 224, "
+           "sampling_ratio 0)",
+           Resize("detectron2", short=(800,), max_size=1333, pad_divisor=1344), pyramid=Pyramid(mapper="tensorrt")),
 ]}
 
 assert tuple(PRESETS) == PRESET_NAMES, "roiloss.choices.PRESET_NAMES is out of date"

@@ -18,6 +18,10 @@ and in ``float32`` arithmetic each mapper is evaluated in float32, in its framew
   ``(x1 / (W - 1), (x2 - 1) / (W - 1))`` (``mrcnn/utils.py`` ``norm_boxes``),
   ``k0 + round(log2(sqrt(h * w) / (s0 / sqrt(H * W))))``, round half to even, clamped to
   ``[2, 5]``; ``W x H`` is the model's (padded) image.
+* ``tensorrt`` (TensorRT ``PyramidROIAlign_TRT``, ``plugin/common/kernels/maskRCNNKernels.cu``
+  ``roiAlign_kernel``): by area thresholds on the box normalised by ``W x H`` and clamped to it,
+  one level up for each of ``hw > (s0/2)^2``, ``> s0^2``, ``> (2 s0)^2`` (strictly: a side of exactly
+  112 stays on P2); see :func:`roiloss.methods_tensorrt.tensorrt_levels`.
 """
 
 from __future__ import annotations
@@ -65,7 +69,8 @@ class Pyramid:
     def assign(self, x1, y1, x2, y2, arithmetic: str = "float32", image_w=None, image_h=None) -> np.ndarray:
         """Level ``k`` of boxes ``(x1, y1, x2, y2)`` in the model's frame, px (non-finite -> -1).
 
-        ``image_w``/``image_h`` (the model's padded image) are needed by the ``matterport`` mapper only.
+        ``image_w``/``image_h`` (the model's padded image) are needed by the ``matterport`` and
+        ``tensorrt`` mappers only.
         """
         dtype = np.float32 if arithmetic == "float32" else np.float64
         x1, y1, x2, y2 = (np.asarray(v, dtype=dtype) for v in (x1, y1, x2, y2))
@@ -83,6 +88,10 @@ class Pyramid:
             elif self.mapper == "mmdet":
                 finest = dtype(self.canonical_scale * 2.0 ** (lo - self.canonical_level))
                 k = lo + np.floor(np.log2(np.sqrt(w * h) / finest + dtype(1e-6)))
+            elif self.mapper == "tensorrt":
+                from .methods_tensorrt import tensorrt_levels
+                k = tensorrt_levels(x1, y1, x2, y2, image_w, image_h, self.levels, self.canonical_scale,
+                                    self.canonical_level, dtype)
             else:
                 k = self._matterport(x1, y1, x2, y2, image_w, image_h, dtype)
         k = np.clip(k, lo, hi)

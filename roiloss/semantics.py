@@ -15,6 +15,17 @@ from .presets import HEADS, PRESETS, Preset
 from .pyramid import Pyramid, parse_levels, parse_strides
 from .transforms import RULES, Resize
 
+@dataclass(frozen=True)
+class ConfigSource:
+    """The model config (or torchvision model) that gave a Semantics its values (docs/semantics.md §11)."""
+
+    path: str
+    label: str  # "model config FILE" or "model torchvision:NAME"
+    framework: str
+    from_file: tuple[str, ...] = ()  # settings the file set (and no explicit argument overrode)
+    warnings: tuple[str, ...] = ()  # keys that change pooling which roiloss does not understand
+
+
 DEFAULTS = {"stride": 16.0, "pool": 7, "sampling_ratio": 2, "placement": "centered", "arithmetic": "float32"}
 
 
@@ -32,6 +43,7 @@ class Semantics:
     resize: Resize = field(default_factory=Resize)
     preset: str | None = None
     head: str = "box"
+    config: ConfigSource | None = None
 
     def with_geometry(self, **changes) -> "Semantics":
         """A copy with some geometry fields changed (``stride`` drops the pyramid)."""
@@ -46,6 +58,10 @@ class Semantics:
         """The resolved semantics in one line, as every report prints it."""
         g = self.geometry
         parts = [f"preset {self.preset} ({self.head} head)"] if self.preset else []
+        if self.config:
+            c = self.config
+            own = f"; from it: {', '.join(n.replace('_', ' ') for n in c.from_file)}" if c.from_file else ""
+            parts.append(f"{c.label} ({c.framework}, {self.head} head{own})")
         parts.append(f"methods {','.join(self.methods)}")
         if self.resize.active:
             parts.append(self.resize.describe())
@@ -71,6 +87,8 @@ class Semantics:
             p = self.pyramid
             out.update(levels=list(p.levels), strides=p.strides, mapper=p.mapper, canonical_scale=p.canonical_scale,
                        canonical_level=p.canonical_level)
+        if self.config:
+            out.update(model_config=self.config.path, model_framework=self.config.framework)
         out["summary"] = self.describe()
         return out
 
@@ -78,7 +96,8 @@ class Semantics:
 def resolve(preset: str | Preset | None = None, head: str = "box", methods=None, stride=None, pool=None,
             sampling_ratio=None, sample_placement=None, arithmetic=None, pyramid: Pyramid | None = None,
             strides=None, levels=None, level_mapper=None, canonical_scale=None, canonical_level=None,
-            resize: str | Resize | None = None, min_size=None, max_size=None, pad_divisor=None) -> Semantics:
+            resize: str | Resize | None = None, min_size=None, max_size=None, pad_divisor=None,
+            model_config=None) -> Semantics:
     """Resolve settings against a preset; ``None`` means "not given". Raises ``ValueError``/``TypeError``
     naming the parameter at fault.
 
@@ -92,7 +111,21 @@ def resolve(preset: str | Preset | None = None, head: str = "box", methods=None,
         resize: a rule name (``torchvision``, ``detectron2``, ``mmdet``, ``maskrcnn-benchmark``,
             ``fast-rcnn``, ``square``, ``none``, or ``fixed:WxH``) or a :class:`Resize`;
             ``min_size`` (one short side or several), ``max_size`` and ``pad_divisor`` override it.
+        model_config: the model's own config instead of a preset: a Detectron2, maskrcnn-benchmark or
+            mmdetection config file, a ``torchvision:NAME[,min_size=N,max_size=N]`` spec, or a
+            :class:`roiloss.modelconfig.ModelConfig` (docs/semantics.md §11). ``head`` picks its
+            box or mask head; explicit arguments still win. Not together with ``preset``. A bad
+            config raises :class:`roiloss.InputError` naming the file and the key.
     """
+    config = None
+    if model_config is not None:
+        if preset is not None:
+            raise ValueError("give a preset or a model config, not both")
+        if head not in HEADS:
+            raise ValueError(f"head must be one of {', '.join(HEADS)}, got {head!r}")
+        from .modelconfig import load_model_config
+        config = load_model_config(model_config)
+        preset = config.preset(head)
     if isinstance(preset, str):
         if preset not in PRESETS:
             raise ValueError(f"preset must be one of {', '.join(PRESETS)}, got {preset!r}")
@@ -129,9 +162,23 @@ def resolve(preset: str | Preset | None = None, head: str = "box", methods=None,
     if base is not None or level_list is not None or mapper_given:
         base = (base or Pyramid()).with_overrides(levels=level_list, mapper=level_mapper,
                                                   canonical_scale=canonical_scale, canonical_level=canonical_level)
-    return Semantics(methods=tuple(names), geometry=geometry, pyramid=base,
-                     resize=resolve_resize(resize, preset, min_size, max_size, pad_divisor),
-                     preset=preset.name if preset else None, head=head)
+    semantics = Semantics(methods=tuple(names), geometry=geometry, pyramid=base,
+                          resize=resolve_resize(resize, preset, min_size, max_size, pad_divisor),
+                          preset=preset.name if preset else None, head=head)
+    if config is None:
+        return semantics
+    placed = _first(stride, pyramid, strides, levels)  # a new map or pyramid replaces the config's
+    given = {"method": methods, "pool": pool, "sampling_ratio": sampling_ratio, "levels": placed, "stride": placed,
+             "mapper": _first(level_mapper, pyramid, stride), "canonical_scale": _first(canonical_scale, pyramid, stride),
+             "resize": resize, "min_size": _first(min_size, resize), "max_size": _first(max_size, resize),
+             "pad_divisor": _first(pad_divisor, resize)}
+    own = tuple(n for n in config.from_file(head) if given.get(n) is None)
+    source = ConfigSource(config.path, config.label, config.framework, own, config.warnings)
+    return replace(semantics, preset=None, config=source)
+
+
+def _first(*values):
+    return next((v for v in values if v is not None), None)
 
 
 def resolve_resize(resize, preset: Preset | None, min_size=None, max_size=None, pad_divisor=None) -> Resize:

@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 
 from conftest import EXAMPLE, EXAMPLE_BOXES, VAL, VAL_BOXES, flat, parse_output
+from roiloss.choices import METHOD_NAMES
 
 
 def test_table_shows_semantics_summary_and_rows(run):
@@ -43,7 +44,7 @@ def test_machine_formats_read_back_to_boxes_times_methods(fmt, run):
     result = run("analyze", EXAMPLE, "--stride", "32", "--pool", "3", "--methods", "all", "--format", fmt)
     assert result.exit_code == 0, result.stderr
     frame = parse_output(result.stdout, fmt)
-    assert len(frame) == EXAMPLE_BOXES * 5
+    assert len(frame) == EXAMPLE_BOXES * len(METHOD_NAMES)
     assert list(frame.columns[:9]) == ["roi_id", "image_id", "category", "x1", "y1", "x2", "y2", "stride", "method"]
     article = frame[(frame.roi_id == 1) & (frame.method == "roipool")].iloc[0]
     assert article.gained_frac == pytest.approx(0.48303, abs=1e-5)

@@ -9,6 +9,7 @@ import pytest
 
 from cases import configurations
 from conftest import ARTICLE_ARGS, EXAMPLE, flat, invoke, parse_output
+from roiloss.choices import METHOD_NAMES
 
 
 def grid_csv(*args):
@@ -73,7 +74,7 @@ def test_level_is_a_hidden_alias_of_detail():
 def test_grid_rows_carry_the_stride():
     bins = grid_csv("--methods", "all", "--detail", "bins")
     assert set(bins.stride) == {32.0} and list(bins.columns[:3]) == ["roi_id", "stride", "method"]
-    assert len(bins) == 5 * 9
+    assert len(bins) == len(METHOD_NAMES) * 9
 
 
 def cli_dense(config, method, arithmetic):

@@ -193,10 +193,12 @@ def test_grid_and_figure_use_the_boxs_level(tmp_path, model):
 
 
 def test_presets_are_the_documented_frameworks():
-    assert list(PRESETS) == ["torchvision", "detectron2", "mmdet", "maskrcnn-benchmark", "fast-rcnn", "mnc"]
+    assert list(PRESETS) == ["torchvision", "detectron2", "mmdet", "maskrcnn-benchmark", "fast-rcnn", "mnc",
+                             "tensorrt-detectron2"]
     assert {name: (p.method, p.pool_box, p.pool_mask) for name, p in PRESETS.items()} == {
         "torchvision": ("roialign-legacy", 7, 14), "detectron2": ("roialign", 7, 14), "mmdet": ("roialign", 7, 14),
-        "maskrcnn-benchmark": ("roialign-legacy", 7, 14), "fast-rcnn": ("roipool", 7, 7), "mnc": ("roiwarp", 14, 14)}
+        "maskrcnn-benchmark": ("roialign-legacy", 7, 14), "fast-rcnn": ("roipool", 7, 7), "mnc": ("roiwarp", 14, 14),
+        "tensorrt-detectron2": ("trt-pyramid", 7, 14)}
 
 
 def test_python_api_takes_a_pyramid():

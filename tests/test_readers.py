@@ -27,7 +27,7 @@ def test_coco_files_give_one_row_per_annotation_and_method(which, boxes, crowd, 
     coco = json.loads(path.read_text())
     assert len(coco["annotations"]) == boxes
     frame = csv_rows(invoke("analyze", path, "--format", "csv", "--methods", "all"))
-    assert len(frame) == boxes * 5
+    assert len(frame) == boxes * len(roiloss.METHODS)
     assert set(frame.roi_id) == {a["id"] for a in coco["annotations"]}
     names = {c["id"]: c["name"] for c in coco["categories"]}
     first = coco["annotations"][0]
@@ -35,7 +35,7 @@ def test_coco_files_give_one_row_per_annotation_and_method(which, boxes, crowd, 
     assert row.category == names[first["category_id"]]
     x, y, w, h = first["bbox"]
     assert (row.x1, row.y1, row.x2, row.y2) == pytest.approx((x, y, x + w, y + h))
-    assert frame.iscrowd.sum() == crowd * 5
+    assert frame.iscrowd.sum() == crowd * len(roiloss.METHODS)
     assert not frame["flags"].fillna("").str.contains("no-image-size").any()  # sizes come from `images`
 
 

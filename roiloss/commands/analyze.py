@@ -18,24 +18,29 @@ from .common import check_output_format, output_options, report_counts, with_pro
 
 
 @click.command(cls=GroupedCommand)
-@click.argument("input", metavar="INPUT")
+@click.argument("input", metavar="INPUT...", nargs=-1, required=True)
 @semantics_options
 @output_options
+@option("--by", type=click.Choice(["source"]), default=None, group=OUTPUT,
+        help="Table view: also count boxes per input file (rows always carry source with several inputs).")
 @option("--wide", is_flag=True, group=OUTPUT,
         help="Per-box rows with image, category, box and empty bins, as wide as they need (160+ columns).")
 @option("--progress/--no-progress", default=None, group=OUTPUT,
         help="Progress on stderr (default: only when stderr is a terminal and not in CI).")
 @click.pass_context
 @handle_errors
-def analyze(ctx, input, fmt, output, rows, wide, progress, **options):
+def analyze(ctx, input, fmt, output, rows, wide, progress, by, **options):
     """Lost and gained area, outside weight, IoU and shift of every box x method.
 
-    INPUT is a CSV file, a COCO JSON file, or - for stdin. Python: roiloss.analyze().
+    INPUT is one or more box files, directories or globs (CSV, COCO, COCO results, Pascal VOC,
+    YOLO, Open Images, JSON Lines, Parquet, Arrow; compressed or not), or - for stdin.
+    Python: roiloss.analyze().
 
     \b
     Examples:
       roiloss analyze data/example.csv --stride 32 --pool 3
       roiloss analyze instances.json --preset torchvision --format csv -o rows.csv
+      roiloss analyze Annotations/ 'more/*.csv.gz' --by source
     """
     from ..analysis import analyze_rows, rows_arrow
     from ..readers import iter_boxes
@@ -44,10 +49,11 @@ def analyze(ctx, input, fmt, output, rows, wide, progress, **options):
 
     check_output_format(ctx, fmt, output)
     semantics, reading = resolve_options(ctx, options)
-    source = iter_boxes(input, **reading)
+    source = iter_boxes(list(input), **reading, source_column=True if by == "source" else None)
     tables = with_progress(source, progress)
     accumulator = Accumulator()
     by_level = Accumulator(by="level") if semantics.pyramid else None
+    by_source = {} if by == "source" else None  # a chunk never spans two inputs
     if fmt == "table":  # summaries from the arrays; a DataFrame only for the rows shown
         head, total = [], 0
         for table in tables:
@@ -55,6 +61,8 @@ def analyze(ctx, input, fmt, output, rows, wide, progress, **options):
             accumulator.add(result)
             if by_level:
                 by_level.add(result)
+            if by_source is not None and len(table):
+                by_source.setdefault(str(table["source"].iat[0]), Accumulator()).add(result)
             if sum(len(h) for h in head) < rows:
                 head.append(result.frame(limit=rows))
             total += len(result)
@@ -65,6 +73,10 @@ def analyze(ctx, input, fmt, output, rows, wide, progress, **options):
             out.print(f"roiloss {__version__} | {escape(source.name)} ({source.format}) | {escape(semantics.describe())}")
             summary = accumulator.summary()
             out.print(counts_table(summary))
+            if by_source:
+                per, folder = _per_source(by_source, semantics.methods)
+                out.print(counts_table(per, by="source", title="Boxes per method and source"
+                                       + (f" (in {escape(folder)})" if folder else "")))
             out.print(summary_table(summary))
             if by_level:
                 levels = by_level.summary().sort_values(["method", "level"], kind="stable")
@@ -85,3 +97,22 @@ def analyze(ctx, input, fmt, output, rows, wide, progress, **options):
                 writer.close()
         summary = accumulator.summary()
     report_counts(summary, source)
+
+
+def _per_source(accumulators: dict, methods):
+    """The summaries of each input, method-major, inputs in the order read; the inputs' names
+    relative to their common folder, and that folder (``""`` when none)."""
+    import os
+
+    import pandas as pd
+
+    names = list(accumulators)
+    try:
+        folder = os.path.commonpath(names) if len(names) > 1 and all(os.sep in n for n in names) else ""
+    except ValueError:  # absolute and relative paths mixed
+        folder = ""
+    folder = folder if folder and folder not in names else os.path.dirname(folder)
+    shown = {n: os.path.relpath(n, folder) if folder else n for n in names}
+    per = pd.concat([a.summary().assign(source=shown[n]) for n, a in accumulators.items()], ignore_index=True)
+    order = pd.Categorical(per["method"].astype(str), categories=list(dict.fromkeys(map(str, methods))))
+    return per.iloc[order.codes.argsort(kind="stable")].reset_index(drop=True), folder + os.sep if folder else ""

@@ -21,7 +21,7 @@ from .common import with_progress
 
 
 @click.command(cls=GroupedCommand)
-@click.argument("input", metavar="INPUT")
+@click.argument("input", metavar="INPUT...", nargs=-1, required=True)
 @semantics_options
 @option("--check", "checks", multiple=True, metavar="CHECK", group="Checks",
         help="'[METHOD] [mean|median|p95|max] METRIC <= LIMIT', repeatable or ';'-separated.")
@@ -61,7 +61,7 @@ def audit(ctx, input, checks, max_invalid_share, reports, quiet, progress, **opt
                                      param_hint="--report")
     from ..readers import iter_boxes
 
-    source = iter_boxes(input, **reading)
+    source = iter_boxes(list(input), **reading)
     table = pd.concat(list(with_progress(source, progress, "reading")), ignore_index=True)
     result = run_audit(table, semantics, parsed, source=source.name)
     for report in reports:

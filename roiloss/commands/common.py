@@ -69,5 +69,8 @@ def report_counts(summary, source) -> None:
     skipped = source.notes.get("skipped_crowd")
     if skipped:
         parts.append(f"{skipped} crowd boxes skipped (--skip-crowd)")
+    low = source.notes.get("skipped_low_score")
+    if low:
+        parts.append(f"{low} boxes scoring below --min-score skipped")
     for part in parts:
         err_console().print(f"roiloss: {escape(part)}")

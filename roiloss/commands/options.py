@@ -108,18 +108,29 @@ def semantics_options(fn):
     """The options every analysing command shares, grouped by what they configure."""
     options = [
         option("--input-format", type=click.Choice(INPUT_FORMATS), group=INPUT,
-               help="Input format (default: sniffed from the content)."),
+               help="Input format (default: detected from the content and the extension)."),
         option("--columns", metavar="NAME=HEADER,...", group=INPUT,
                help="Map CSV headers, e.g. x1=left,y1=top,x2=right,y2=bottom."),
         option("--image-size", metavar="WxH", group=INPUT, help="Image size for boxes whose input gives none."),
+        option("--image-sizes", type=click.Path(dir_okay=False), metavar="FILE", group=INPUT,
+               help="CSV image_id,width,height: image sizes by image_id (Open Images, YOLO without images, any input)."),
+        option("--images", "gt_images", type=click.Path(dir_okay=False), metavar="FILE", group=INPUT,
+               help="COCO results: the ground-truth JSON whose images and categories give sizes and names."),
+        option("--min-score", type=float, metavar="S", group=INPUT,
+               help="COCO results and other detections: leave out those scoring below S; stderr counts them."),
         option("--skip-crowd", is_flag=True, default=None, group=INPUT,
                help="Leave out COCO crowd boxes (iscrowd=1); stderr counts them."),
         option("--strict", is_flag=True, default=None, group=INPUT,
                help="Any invalid box is an input error (exit 2) naming its line or JSON path."),
         option("--preset", type=click.Choice(PRESET_NAMES), group=POOLING,
                help="A framework's semantics: method, sampling, pool, levels, resize; explicit options win."),
+        option("--model-config", metavar="FILE", group=POOLING,
+               help="The model's own config instead of a preset: Detectron2 or maskrcnn-benchmark YAML, "
+                    "mmdetection .py (parsed, never run), .json or .yaml; explicit options win."),
+        option("--model", metavar="torchvision:NAME[,K=V]", group=POOLING,
+               help="A torchvision builder's defaults: NAME as maskrcnn_resnet50_fpn, K=V as min_size=640 or max_size."),
         option("--head", type=click.Choice(HEADS), default="box", show_default=True, group=POOLING,
-               help="With --preset: the box head's pool size or the mask head's."),
+               help="With --preset or a model: the box head's pool size or the mask head's."),
         option("--methods", metavar="LIST", group=POOLING,
                help=f"Comma-separated methods or 'all' [default: roipool,roiwarp,roialign]: {', '.join(METHOD_NAMES)}."),
         option("--stride", type=float, metavar="PX", group=POOLING, help="Pixels per feature cell [default: 16]."),
@@ -162,7 +173,15 @@ def resolve_options(ctx: click.Context, options: dict):
     from ..readers import parse_columns
     from ..semantics import resolve
 
+    model_config = options.get("model_config")
     try:
+        if model_config and options.get("model"):
+            raise ValueError("give --model-config or --model, not both")
+        if options.get("model"):
+            from ..modelconfig import model_preset
+            model_config = model_preset(options["model"])
+        if model_config and options["preset"]:
+            raise ValueError("give --preset or a model config (--model-config, --model), not both")
         semantics = resolve(
             preset=options["preset"], head=options["head"], methods=options["methods"], stride=options["stride"],
             pool=options["pool"], sampling_ratio=options["sampling_ratio"],
@@ -170,16 +189,21 @@ def resolve_options(ctx: click.Context, options: dict):
             strides=options["strides"], levels=options["pyramid_levels"], level_mapper=options["level_mapper"],
             canonical_scale=options["canonical_scale"], canonical_level=options["canonical_level"],
             resize=options["resize"], min_size=options["min_size"], max_size=options["max_size"],
-            pad_divisor=options["pad_divisor"])
+            pad_divisor=options["pad_divisor"], model_config=model_config)
         reading = {"format": options["input_format"], "columns": parse_columns(options["columns"]),
                    "skip_crowd": bool(options["skip_crowd"]), "strict": bool(options["strict"]),
-                   "image_size": options["image_size"]}
+                   "image_size": options["image_size"], "image_sizes": options.get("image_sizes"),
+                   "images": options.get("gt_images"), "min_score": options.get("min_score")}
         from ..geometry import parse_size
         parse_size(options["image_size"], "--image-size")
+    except InputError:
+        raise  # a bad model config: one line naming the file and the key (handle_errors), exit 2
     except (ValueError, TypeError) as error:
         raise click.UsageError(str(error), ctx=ctx) from None
     if options.get("verbose"):
         err_console().print(f"roiloss: config: {escape(ctx.meta.get('config_path') or 'none found')}")
+    for warning in semantics.config.warnings if semantics.config else ():
+        err_console().print(f"roiloss: warning: {escape(warning)}")
     return semantics, reading
 
 
