@@ -163,12 +163,17 @@ class SampleAxis:
             zeros = np.zeros(n)
             return AxisStats(zeros, zeros, zeros, zeros, np.full(n, self.n_bins))
         r0, r1 = r0[:, None], r1[:, None]
-        lo, valid = self.lo, self.valid
+        lo, valid, frac = self.lo, self.valid, self.frac
+        if lo.shape[1] > 1 and (lo[:, 1:] < lo[:, :-1]).any():
+            # an inverted box (e.g. a 1-px box that crop-and-resize-mrcnn's x2 - 1 turns around)
+            # places its samples high to low: the run logic below needs them by position
+            order = np.argsort(lo + frac, axis=1, kind="stable")
+            lo, valid, frac = (np.take_along_axis(a, order, axis=1) for a in (lo, valid, frac))
         lo1 = lo + 1.0
         f_lo = np.maximum(np.minimum(lo1, r1) - np.maximum(lo, r0), 0.0)
         f_hi = np.maximum(np.minimum(lo1 + 1.0, r1) - np.maximum(lo1, r0), 0.0)
         all_valid = bool(valid.all())  # the common case: no sample off the map, skip the masks
-        w_hi = self.frac if all_valid else self.frac * valid
+        w_hi = frac if all_valid else frac * valid
         reads_hi = w_hi > 0
         # Samples are sorted by position and the valid ones form one run (validity is an interval of
         # t), so the cells already read are exactly those up to the previous valid sample's top
@@ -192,7 +197,7 @@ class SampleAxis:
             empty = np.zeros(n, dtype=np.int64)
         else:
             mass = (valid.astype(float) @ ones) / self.g
-            empty = self.n_bins - np.count_nonzero(valid.reshape(n, self.n_bins, self.g).any(axis=2), axis=1)
+            empty = self.n_bins - np.count_nonzero(self.valid.reshape(n, self.n_bins, self.g).any(axis=2), axis=1)
         return AxisStats(
             support_len=(new_lo.view(np.int8) + new_hi.view(np.int8)).astype(float) @ ones,
             support_overlap=overlap_lo @ ones,

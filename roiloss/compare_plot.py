@@ -3,7 +3,6 @@ in the model pixels of side a (docs/semantics.md §14)."""
 
 from __future__ import annotations
 
-import numpy as np
 
 
 def plot_comparison(result, table, path, roi=None) -> None:

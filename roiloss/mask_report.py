@@ -10,10 +10,10 @@ import textwrap
 
 import numpy as np
 import pandas as pd
-from rich import box as boxes
 from rich.markup import escape
 from rich.table import Table
 
+from .terminal import new_table
 from .values import compact, number
 
 KEEP = ["roi_id", "image_id", "category", "method", "mask_area", "size_class", "mask_ceiling", "target_ceiling",
@@ -96,13 +96,8 @@ class MaskSummary:
         return rows.sort_values("mask_ceiling", kind="stable").head(n)
 
 
-def _table(title: str | None = None) -> Table:
-    return Table(title=escape(title) if title else None, title_justify="left", header_style="bold",
-                 box=boxes.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
-
-
 def methods_table(summary: pd.DataFrame) -> Table:
-    table = _table("Mask ceiling per method (target: the training target alone)")
+    table = new_table("Mask ceiling per method (target: the training target alone)")
     for name in ("method", "instances", "invalid", "mean", "median", "p5", "min", "target"):
         table.add_column(name, justify="left" if name == "method" else "right", no_wrap=True)
     for row in summary.itertuples(index=False):
@@ -112,7 +107,7 @@ def methods_table(summary: pd.DataFrame) -> Table:
 
 
 def sizes_table(summary: pd.DataFrame) -> Table:
-    table = _table("Per size class (means; gap = target - ceiling)")
+    table = new_table("Per size class (means; gap = target - ceiling)")
     for name in ("method", "size", "instances", "ceiling", "target", "gap"):
         table.add_column(name, justify="left" if name in ("method", "size") else "right", no_wrap=True)
     last = None
@@ -126,7 +121,7 @@ def sizes_table(summary: pd.DataFrame) -> Table:
 def categories_table(summary: pd.DataFrame, limit: int) -> Table:
     shown = summary.head(limit)
     more = f" ({len(shown)} of {len(summary)}, --categories N for more)" if len(shown) < len(summary) else ""
-    table = _table(f"Per category (mean mask ceiling){more}")
+    table = new_table(f"Per category (mean mask ceiling){more}")
     for name in shown.columns:
         table.add_column(escape(str(name)), justify="left" if name == "category" else "right",
                          no_wrap=name != "category", overflow="fold")
@@ -136,7 +131,7 @@ def categories_table(summary: pd.DataFrame, limit: int) -> Table:
 
 
 def worst_table(rows: pd.DataFrame, total: int) -> Table:
-    table = _table(f"Worst instances: {len(rows)} of {total} rows (--rows N for more)")
+    table = new_table(f"Worst instances: {len(rows)} of {total} rows (--rows N for more)")
     for name in ("roi_id", "image", "category", "method", "area", "ceiling", "target"):
         table.add_column(name, justify="left" if name in ("category", "method") else "right",
                          no_wrap=name != "category", overflow="fold")

@@ -20,6 +20,9 @@ from .stats import STAT_METRICS
 from .values import compact, number
 
 WIDE = 120  # from this width on, per-box rows show image, category and box too
+# rich's SIMPLE_HEAD with an ASCII rule: every character one byte and one column, in any terminal,
+# pipe or log that counts bytes
+ASCII_HEAD = boxes.Box("    \n    \n -- \n    \n    \n    \n    \n    \n", ascii=True)
 
 
 class _Console(Console):
@@ -42,9 +45,11 @@ def console(stream=None, stderr: bool = False, soft_wrap: bool = False, width: i
                     no_color=bool(os.environ.get("NO_COLOR")) or not tty, highlight=False, soft_wrap=soft_wrap)
 
 
-def _table(title: str | None = None) -> Table:
-    return Table(title=escape(title) if title else None, title_justify="left", header_style="bold",
-                 box=boxes.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
+def new_table(title: str | None = None, **options) -> Table:
+    """A table in roiloss's terminal style: ASCII rule under the header, no outer padding; the
+    title is escaped. ``options`` go to :class:`rich.table.Table`."""
+    style = dict(title_justify="left", header_style="bold", box=ASCII_HEAD, pad_edge=False, collapse_padding=True)
+    return Table(title=escape(title) if title else None, **{**style, **options})
 
 
 def _text(value) -> str:
@@ -53,7 +58,7 @@ def _text(value) -> str:
 
 def counts_table(summary: pd.DataFrame, by: str | None = None, title: str = "Boxes per method") -> Table:
     """Per method (and group): boxes, share losing anything, sub-cell and invalid counts."""
-    table = _table(title)
+    table = new_table(title)
     table.add_column("method", no_wrap=True)
     if by:
         table.add_column(by, justify="right", no_wrap=True)
@@ -68,7 +73,7 @@ def counts_table(summary: pd.DataFrame, by: str | None = None, title: str = "Box
 
 def summary_table(summary: pd.DataFrame, by: str | None = None, title: str = "Metrics per method") -> Table:
     """One row per method (and group) and metric: mean, median, p95, max. Fits 80 columns."""
-    table = _table(title)
+    table = new_table(title)
     table.add_column("method", no_wrap=True)
     if by:
         table.add_column(by, justify="right", no_wrap=True)
@@ -86,7 +91,7 @@ def summary_table(summary: pd.DataFrame, by: str | None = None, title: str = "Me
 
 def level_table(summary: pd.DataFrame, title: str = "Per pyramid level (means)") -> Table:
     """Per method and level: boxes, share losing anything and the mean of each metric. Fits 80 columns."""
-    table = _table(title)
+    table = new_table(title)
     for name in ("method", "level", "boxes", "lost>0", "lost", "gained", "outside", "shift"):
         table.add_column(name, justify="left" if name == "method" else "right", no_wrap=True)
     for _, row in summary.iterrows():
@@ -107,7 +112,7 @@ def rows_table(rows: pd.DataFrame, total: int, width: int = 80, wide: bool = Fal
     """The first per-box rows; at ``width`` >= 120 (or ``wide``) with image, category, box and empty bins."""
     shown = len(rows)
     more = ", --rows N for more" if total > shown else ""
-    table = _table(f"Per-box rows: {shown} of {total}{more} (shift in input px)")
+    table = new_table(f"Per-box rows: {shown} of {total}{more} (shift in input px)")
     columns = [c for c in ROW_COLUMNS if c[0] in rows.columns]
     if wide or width >= WIDE:
         columns[1:1] = [c for c in WIDE_COLUMNS if c[0] in rows.columns or c[0] == "box"]
@@ -140,7 +145,7 @@ def constant_columns(frame: pd.DataFrame, names) -> tuple[pd.DataFrame, str]:
 
 def frame_table(frame: pd.DataFrame, title: str | None = None) -> Table:
     """Any DataFrame as a table (grid rows, presets, methods); text columns wrap."""
-    table = _table(title)
+    table = new_table(title)
     for column in frame.columns:
         numeric = pd.api.types.is_numeric_dtype(frame[column].dtype) and not pd.api.types.is_bool_dtype(frame[column].dtype)
         table.add_column(escape(str(column)), justify="right" if numeric else "left", no_wrap=numeric, overflow="fold")
@@ -167,7 +172,7 @@ def record_list(frame: pd.DataFrame, key: str):
 
 
 def checks_table(audit) -> Table:
-    table = _table("Checks")
+    table = new_table("Checks")
     for name, justify in (("check", "left"), ("value", "right"), ("limit", "right"), ("result", "left")):
         table.add_column(name, justify=justify, overflow="fold")
     for r in audit.results:
@@ -177,7 +182,7 @@ def checks_table(audit) -> Table:
 
 def worst_table(result) -> Table:
     meaning = {"sub_cell_share": "shortest side, px", "invalid_share": "reason"}.get(result.check.metric, result.check.metric)
-    table = _table(f"{result.name}: worst boxes (value = {meaning})")
+    table = new_table(f"{result.name}: worst boxes (value = {meaning})")
     for name in ("roi_id", "image", "category", "box (x1, y1, x2, y2)", "value"):
         table.add_column(name, justify="right" if name in ("roi_id", "value") else "left", overflow="fold")
     for w in result.worst:

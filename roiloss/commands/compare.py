@@ -77,7 +77,7 @@ def compare(ctx, input, spec_a, spec_b, tol, input_format, columns, image_size, 
 
 
 def show(result, name: str, worst_rows: int) -> None:
-    from ..terminal import _table, console
+    from ..terminal import console, new_table
     from ..values import number
 
     out = console()
@@ -87,13 +87,13 @@ def show(result, name: str, worst_rows: int) -> None:
     out.print(f"b: {escape(result.spec_b)} | {escape(result.b.describe())}", soft_wrap=False)
     for note in result.notes:
         out.print(f"note: {escape(note)}")
-    table = _table("Summary")
+    table = new_table("Summary")
     for column in ("boxes", "differ", "share", "max diff", "mean diff", "other level", "invalid"):
         table.add_column(column, justify="right", no_wrap=True)
     table.add_row(str(s["compared"]), str(s["differing"]), number(s["differing_share"]), number(s["max_weight_diff"], 4),
                   number(s["mean_max_weight_diff"], 4), str(s["other_level"]), str(s["invalid"]))
     out.print(table)
-    deltas = _table("Metrics, b minus a (means)")
+    deltas = new_table("Metrics, b minus a (means)")
     for column in ("lost_frac", "gained_frac", "outside_weight"):
         deltas.add_column(column, justify="right", no_wrap=True)
     deltas.add_row(*(f"{s['mean_d_' + c]:+.4f}" for c in ("lost_frac", "gained_frac", "outside_weight")))
@@ -102,7 +102,7 @@ def show(result, name: str, worst_rows: int) -> None:
         frame = result.breakdown(by)
         if not len(frame):
             continue
-        t = _table(title)
+        t = new_table(title)
         for column in (by, "boxes", "differ", "mean diff", "max diff", "other level"):
             t.add_column(column, justify="right", no_wrap=True)
         for r in frame.itertuples(index=False):
@@ -110,7 +110,7 @@ def show(result, name: str, worst_rows: int) -> None:
                       number(r.max_diff, 4), str(r.other_level))
         out.print(t)
     if worst_rows and len(result.compared):
-        t = _table("Worst boxes")
+        t = new_table("Worst boxes")
         level = "level_a" in result.rows
         for column in ("roi_id", "category", "box (x1, y1, x2, y2)", "a→b" if level else "stride", "diff", "a/b only"):
             t.add_column(column, justify="right" if column in ("roi_id", "diff") else "left", overflow="fold")

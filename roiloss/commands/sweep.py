@@ -42,8 +42,7 @@ def header(name: str) -> str:
 def sweep_tables(frame, statistics: list[str]):
     """One table per method: the settings, their cost, the statistics and, with checks, pass/FAIL."""
     import pandas as pd
-    from rich import box as boxes
-    from rich.table import Table
+    from ..terminal import new_table
 
     from ..values import number
 
@@ -52,8 +51,7 @@ def sweep_tables(frame, statistics: list[str]):
     for method in dict.fromkeys(frame["method"]):
         mine = frame[frame["method"] == method]
         # one space between columns (numbers are right-aligned): the default statistics fit 80 columns
-        table = Table(title=escape(str(method)), title_justify="left", header_style="bold", box=boxes.SIMPLE_HEAD,
-                      pad_edge=False, padding=(0, 0))
+        table = new_table(str(method), padding=(0, 0), collapse_padding=False)
         pyramid = "levels" in mine.columns and mine["stride"].isna().any()
         ratio = mine["sampling_ratio"].notna().any()
         columns = [("levels" if pyramid else "stride", "left" if pyramid else "right"), ("pool", "right")]
