@@ -154,30 +154,7 @@ class Rows:
         methods = self.methods
         n, m = boxes, len(methods)
         table = self.table.iloc[:boxes]
-        out = {c: np.repeat(table[c].to_numpy(), m) for c in IDENTITY}
-        if semantics.resize.active:
-            if short is not None:
-                out["short_side"] = np.full(n * m, float(short))
-            for name, column in (("model_width", mb.width), ("model_height", mb.height),
-                                 ("scale_x", mb.scale_x), ("scale_y", mb.scale_y)):
-                out[name] = np.repeat(column[:n], m)
-        if mb.level is not None:
-            level = mb.level[:n]
-            out["level"] = pd.array(np.repeat(np.where(level >= 0, level, 0), m), dtype="Int64")
-            out["level"][np.repeat(level < 0, m)] = pd.NA
-        out["stride"] = np.repeat(mb.stride[:n], m)
-        if semantics.preset:
-            out["preset"] = pd.Categorical.from_codes(np.zeros(n * m, dtype=np.int8), categories=[semantics.preset])
-        # repeated labels as categoricals: codes, not millions of Python strings
-        out["method"] = pd.Categorical.from_codes(np.tile(np.arange(m), n), categories=methods)
-        rows, cols = semantics.geometry.pool
-        out["pool"] = pd.Categorical.from_codes(np.zeros(n * m, dtype=np.int8), categories=[f"{rows}x{cols}"])
-        samples = np.array([semantics.geometry.sampling_ratio if METHODS[name].sampled else -1 for name in methods])
-        out["sampling_ratio"] = pd.array(np.tile(samples, n), dtype="Int64")
-        out["sampling_ratio"][np.tile(samples < 0, n)] = pd.NA
-        if semantics.pyramid is not None:
-            out["mapper"] = pd.Categorical.from_codes(np.zeros(n * m, dtype=np.int8),
-                                                      categories=[semantics.pyramid.mapper])
+        out = lead_columns(table, semantics, short, mb, m)
         for name in METRICS:
             out[name] = values[name][:n].ravel()
         out["empty_bins"] = pd.array(out["empty_bins"], dtype="Int64")
@@ -186,6 +163,38 @@ class Rows:
         out["flags"] = pd.Categorical.from_codes(np.repeat(self.flag_codes[i][:n], m),
                                                  categories=list(self.flag_names[i]))
         return pd.DataFrame(out)
+
+
+def lead_columns(table: pd.DataFrame, semantics: Semantics, short, mb: ModelBoxes, m: int) -> dict:
+    """The columns every row starts with, each box repeated ``m`` times (once per method): the box
+    as given, the model's frame (with a resize), level, stride, preset, method, pool, sampling
+    ratio and mapper. ``table`` may be the first rows of ``mb``'s boxes."""
+    methods = list(semantics.methods)
+    n = len(table)
+    out = {c: np.repeat(table[c].to_numpy(), m) for c in IDENTITY}
+    if semantics.resize.active:
+        if short is not None:
+            out["short_side"] = np.full(n * m, float(short))
+        for name, column in (("model_width", mb.width), ("model_height", mb.height),
+                             ("scale_x", mb.scale_x), ("scale_y", mb.scale_y)):
+            out[name] = np.repeat(column[:n], m)
+    if mb.level is not None:
+        level = mb.level[:n]
+        out["level"] = pd.array(np.repeat(np.where(level >= 0, level, 0), m), dtype="Int64")
+        out["level"][np.repeat(level < 0, m)] = pd.NA
+    out["stride"] = np.repeat(mb.stride[:n], m)
+    if semantics.preset:
+        out["preset"] = pd.Categorical.from_codes(np.zeros(n * m, dtype=np.int8), categories=[semantics.preset])
+    # repeated labels as categoricals: codes, not millions of Python strings
+    out["method"] = pd.Categorical.from_codes(np.tile(np.arange(m), n), categories=methods)
+    rows, cols = semantics.geometry.pool
+    out["pool"] = pd.Categorical.from_codes(np.zeros(n * m, dtype=np.int8), categories=[f"{rows}x{cols}"])
+    samples = np.array([semantics.geometry.sampling_ratio if METHODS[name].sampled else -1 for name in methods])
+    out["sampling_ratio"] = pd.array(np.tile(samples, n), dtype="Int64")
+    out["sampling_ratio"][np.tile(samples < 0, n)] = pd.NA
+    if semantics.pyramid is not None:
+        out["mapper"] = pd.Categorical.from_codes(np.zeros(n * m, dtype=np.int8), categories=[semantics.pyramid.mapper])
+    return out
 
 
 READER_COLUMNS = set(IDENTITY) | {"image_width", "image_height", "invalid", "position"}

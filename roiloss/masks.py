@@ -21,11 +21,11 @@ import msgspec
 import numpy as np
 import pandas as pd
 
-from .analysis import passed_through
-from .boxes import IDENTITY, normalise
+from .analysis import lead_columns, passed_through
+from .boxes import normalise
 from .errors import InputError
+from .inputs import read_file
 from .mask_engine import decode_chunk, measure_scale
-from .methods import METHODS
 from .metrics import flag_codes
 from .segmentation import area, read_segmentations
 
@@ -62,15 +62,7 @@ def read_instances(path, skip_crowd: bool = False, image_size=None, stdin=None) 
         data = (stdin if stdin is not None else sys.stdin.buffer).read()
         data = data.encode() if isinstance(data, str) else data
     else:
-        try:
-            with open(path, "rb") as stream:
-                data = stream.read()
-        except FileNotFoundError:
-            raise InputError(f"{name}: no such file") from None
-        except IsADirectoryError:
-            raise InputError(f"{name}: is a directory, not a file") from None
-        except OSError as error:
-            raise InputError(f"{name}: cannot read: {error.strerror or error}") from None
+        data = read_file(path, name)
     if not data.strip():
         raise InputError(f"{name}: the file is empty")
     if data.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] != b"{":
@@ -254,27 +246,8 @@ def size_class(mask_area) -> np.ndarray:
 
 
 def _frame(table, semantics, short, mb, ceilings, targets, areas, mask_size) -> pd.DataFrame:
-    methods = list(semantics.methods)
-    n, m = len(table), len(methods)
-    out = {c: np.repeat(table[c].to_numpy(), m) for c in IDENTITY}
-    if semantics.resize.active:
-        if short is not None:
-            out["short_side"] = np.full(n * m, float(short))
-        for name, column in (("model_width", mb.width), ("model_height", mb.height),
-                             ("scale_x", mb.scale_x), ("scale_y", mb.scale_y)):
-            out[name] = np.repeat(column, m)
-    if mb.level is not None:
-        out["level"] = pd.array(np.repeat(np.where(mb.level >= 0, mb.level, 0), m), dtype="Int64")
-        out["level"][np.repeat(mb.level < 0, m)] = pd.NA
-    out["stride"] = np.repeat(mb.stride, m)
-    if semantics.preset:
-        out["preset"] = semantics.preset
-    out["method"] = pd.Categorical.from_codes(np.tile(np.arange(m), n), categories=methods)
-    rows, cols = semantics.geometry.pool
-    out["pool"] = f"{rows}x{cols}"
-    samples = np.array([semantics.geometry.sampling_ratio if METHODS[name].sampled else -1 for name in methods])
-    out["sampling_ratio"] = pd.array(np.tile(samples, n), dtype="Int64")
-    out["sampling_ratio"][np.tile(samples < 0, n)] = pd.NA
+    m = len(semantics.methods)
+    out = lead_columns(table, semantics, short, mb, m)
     out["mask_size"] = mask_size
     out["mask_area"] = np.repeat(areas, m)
     out["size_class"] = np.repeat(size_class(areas), m)
