@@ -25,6 +25,13 @@ import numpy as np
 from .kernels import bilinear, place_samples
 
 
+def bin_edges(edges: tuple[np.ndarray, np.ndarray], n_bins: int) -> np.ndarray:
+    """``(boxes, bins + 1)`` bin edges in feature-area units from per-box (index-coordinate start,
+    bin size); computed only when a grid asks."""
+    start, step = (np.asarray(v, dtype=np.float64) for v in edges)
+    return start[:, None] + 0.5 + np.arange(n_bins + 1)[None, :] * step[:, None]
+
+
 def interval_overlap(a0, a1, b0, b1) -> np.ndarray:
     """Length of the intersection of ``[a0, a1)`` and ``[b0, b1)``."""
     return np.maximum(np.minimum(a1, b1) - np.maximum(a0, b0), 0.0)
@@ -145,9 +152,7 @@ class SampleAxis:
 
     @property
     def bin_edges(self) -> np.ndarray:
-        """``(boxes, bins + 1)`` bin edges in feature-area units (computed when a grid asks)."""
-        start, step = (np.asarray(v, dtype=np.float64) for v in self.edges)
-        return start[:, None] + 0.5 + np.arange(self.n_bins + 1)[None, :] * step[:, None]
+        return bin_edges(self.edges, self.n_bins)
 
     @property
     def bins(self) -> int:

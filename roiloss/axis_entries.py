@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .axis import AxisEntries, AxisStats, interval_overlap
+from .axis import AxisEntries, AxisStats, bin_edges, interval_overlap
 
 
 @dataclass
@@ -40,8 +40,7 @@ class EntryAxis:
 
     @property
     def bin_edges(self) -> np.ndarray:
-        start, step = (np.asarray(v, dtype=np.float64) for v in self.edges)
-        return start[:, None] + 0.5 + np.arange(self.n_bins + 1)[None, :] * step[:, None]
+        return bin_edges(self.edges, self.n_bins)
 
     @property
     def bins(self) -> int:

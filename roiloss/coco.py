@@ -71,28 +71,36 @@ def _decode(data: bytes, name: str):
         raise InputError(f"{name}: {_utf8_error(data)}") from None
     except (msgspec.ValidationError, msgspec.DecodeError):
         pass
+    return decode_leniently(data, name, _LENIENT, _Coco, "a COCO annotation file"), False
+
+
+def decode_leniently(data: bytes, name: str, decoder, schema, what: str):
+    """Decode with msgspec; a file with NaN/Infinity literals (as Python's ``json.dump`` writes
+    them) or numbers beyond float range goes through Python's json, which reads them as nan and
+    inf, so that its bad boxes become flagged rows. Anything else is an :class:`InputError`
+    naming the file and the place (``what`` names the expected document)."""
     try:
-        return _LENIENT.decode(data), False
+        return decoder.decode(data)
     except UnicodeDecodeError:
         raise InputError(f"{name}: {_utf8_error(data)}") from None
     except msgspec.ValidationError as error:
         if "out of range" not in str(error):
-            raise InputError(f"{name}: not a COCO annotation file: {error}") from None
-        failure = error
+            raise InputError(f"{name}: not {what}: {error}") from None
+        failure: Exception = error
     except msgspec.DecodeError as error:
         if not any(token in data for token in _NON_STANDARD):
             raise InputError(f"{name}: {_json_error(str(error), data)}") from None
         failure = error
-    import json  # NaN, Infinity and 1e400 as Python's json reads them: floats nan and inf
+    import json
 
     try:
         document = json.loads(data)
     except ValueError:
         raise InputError(f"{name}: {_json_error(str(failure), data)}") from None
     try:
-        return msgspec.convert(document, _Coco), False
+        return msgspec.convert(document, schema)
     except msgspec.ValidationError as error:
-        raise InputError(f"{name}: not a COCO annotation file: {error}") from None
+        raise InputError(f"{name}: not {what}: {error}") from None
 
 
 def read_coco(data: bytes, name: str, skip_crowd: bool = False) -> tuple[pd.DataFrame, dict]:

@@ -37,28 +37,7 @@ _DECODER = msgspec.json.Decoder(list[_Detection])
 
 
 def _decode(data: bytes, name: str) -> list[_Detection]:
-    try:
-        return _DECODER.decode(data)
-    except UnicodeDecodeError:
-        raise InputError(f"{name}: {_coco._utf8_error(data)}") from None
-    except msgspec.ValidationError as error:
-        if "out of range" not in str(error):
-            raise InputError(f"{name}: not a COCO results file (a list of detections): {error}") from None
-        failure: Exception = error
-    except msgspec.DecodeError as error:
-        if not any(token in data for token in _coco._NON_STANDARD):
-            raise InputError(f"{name}: {_coco._json_error(str(error), data)}") from None
-        failure = error
-    import json  # NaN, Infinity and 1e400 as Python's json reads them
-
-    try:
-        document = json.loads(data)
-    except ValueError:
-        raise InputError(f"{name}: {_coco._json_error(str(failure), data)}") from None
-    try:
-        return msgspec.convert(document, list[_Detection])
-    except msgspec.ValidationError as error:
-        raise InputError(f"{name}: not a COCO results file (a list of detections): {error}") from None
+    return _coco.decode_leniently(data, name, _DECODER, list[_Detection], "a COCO results file (a list of detections)")
 
 
 def read_ground_truth(path) -> tuple[list, list]:
