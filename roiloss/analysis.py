@@ -20,7 +20,7 @@ from .methods import METHODS, axes
 from .metrics import METRICS, flag_codes, measure
 from .semantics import Semantics
 
-CHUNK = 16384  # boxes per engine pass: bounds memory, keeps arrays cache-friendly
+CHUNK = 32768  # boxes per engine pass: bounds memory, keeps Python overhead per pass small
 THREADS = min(os.cpu_count() or 1, 4)
 NO_SIZE_FOR_RESIZE = "image size unknown (the model's resize needs it)"
 
@@ -86,8 +86,11 @@ def model_boxes(table: pd.DataFrame, semantics: Semantics, short_side=None) -> M
 def metric_arrays(boxes: ModelBoxes, geometry: Geometry, methods: list[str]) -> dict[str, np.ndarray]:
     """Every metric as a ``(boxes, methods)`` array (NaN for boxes that cannot be measured)."""
     n, m = len(boxes.x1), len(methods)
-    values = {name: np.full((n, m), np.nan) for name in METRICS}
-    groups = [np.flatnonzero(boxes.stride == s) for s in np.unique(boxes.stride[np.isfinite(boxes.stride)])]
+    measured = np.isfinite(boxes.stride)
+    values = {name: np.empty((n, m)) for name in METRICS}  # the threads write (and first touch) the rows
+    unmeasured = np.flatnonzero(~measured)
+    for v in values.values():
+        v[unmeasured] = np.nan
 
     def run(task):
         stride, rows = task
@@ -99,8 +102,17 @@ def metric_arrays(boxes: ModelBoxes, geometry: Geometry, methods: list[str]) -> 
             for name, column in measure(axes(method, *coords, map_w, map_h, g), px_x, px_y).items():
                 values[name][rows, j] = column
 
-    tasks = [(float(boxes.stride[rows[0]]), rows[start:start + CHUNK]) for rows in groups
-             for start in range(0, len(rows), CHUNK)]
+    strides = boxes.stride[measured]
+    # one stride (no pyramid) is the common case: spare sorting every box's stride to find it
+    strides = strides[:1] if len(strides) and strides.min() == strides.max() else np.unique(strides)
+    tasks = []
+    for stride in strides:
+        group = np.flatnonzero(boxes.stride == stride)
+        for start in range(0, len(group), CHUNK):
+            rows = group[start:start + CHUNK]
+            if rows[-1] - rows[0] + 1 == len(rows):  # consecutive boxes: views instead of copies
+                rows = slice(rows[0], rows[-1] + 1)
+            tasks.append((float(stride), rows))
     if len(tasks) > 1 and THREADS > 1:
         with ThreadPoolExecutor(THREADS) as pool:
             list(pool.map(run, tasks))
@@ -229,72 +241,9 @@ def analyze_table(table: pd.DataFrame, semantics: Semantics) -> pd.DataFrame:
     return analyze_rows(table, semantics).frame()
 
 
-def _arrow_column(values, index):
-    """A column of the box table as Arrow (mixed Python types become text), rows ``index``."""
-    import pyarrow as pa
-
-    try:
-        array = pa.array(values, from_pandas=True)
-    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
-        array = pa.array([None if pd.isna(v) else str(v) for v in values], type=pa.string())
-    return array.take(pa.array(index))
-
-
 def rows_arrow(rows: Rows):
-    """The rows of :meth:`Rows.frame` as an Arrow table, built from the arrays (plain strings, no
-    pandas): what the CSV writer writes."""
-    import pyarrow as pa
+    """The rows of :meth:`Rows.frame` as one Arrow table (plain strings, no pandas): what the CSV
+    writer writes (:func:`roiloss.row_tables.row_tables` has them with each box's leading columns once)."""
+    from .row_tables import row_tables
 
-    table, semantics = rows.table, rows.semantics
-    methods = rows.methods
-    n, k, m = len(table), len(rows.scales), len(methods)
-    box = np.repeat(np.arange(n), k * m)
-    scale = np.tile(np.repeat(np.arange(k), m), n)
-    method = np.tile(np.arange(m), n * k)
-
-    def per_box(arrays):  # one array per scale -> the value of each row
-        return np.stack(arrays)[scale, box]
-
-    def number(values, integer=False):
-        values = np.asarray(values, dtype=float)
-        missing = np.isnan(values)
-        if integer:
-            return pa.array(np.where(missing, 0, values).astype(np.int64), mask=missing)
-        return pa.array(values, mask=missing)
-
-    def constant(text):
-        return pa.array([text], pa.string()).take(pa.array(np.zeros(len(box), dtype=np.int32)))
-
-    columns = {c: _arrow_column(table[c].to_numpy(), box) for c in ("roi_id", "image_id", "category")}
-    for c in ("x1", "y1", "x2", "y2"):
-        columns[c] = number(table[c].to_numpy(dtype=float)[box])
-    if semantics.resize.active:
-        if rows.shorts[0] is not None:
-            columns["short_side"] = number(np.asarray(rows.shorts, dtype=float)[scale])
-        for name in ("width", "height"):
-            columns[f"model_{name}"] = number(per_box([getattr(mb, name) for mb in rows.scales]))
-        for name in ("scale_x", "scale_y"):
-            columns[name] = number(per_box([getattr(mb, name) for mb in rows.scales]))
-    if rows.scales[0].level is not None:
-        level = per_box([mb.level for mb in rows.scales]).astype(float)
-        columns["level"] = number(np.where(level >= 0, level, np.nan), integer=True)
-    columns["stride"] = number(per_box([mb.stride for mb in rows.scales]))
-    if semantics.preset:
-        columns["preset"] = constant(semantics.preset)
-    columns["method"] = pa.array(methods, pa.string()).take(pa.array(method))
-    pool_rows, pool_cols = semantics.geometry.pool
-    columns["pool"] = constant(f"{pool_rows}x{pool_cols}")
-    samples = np.array([semantics.geometry.sampling_ratio if METHODS[name].sampled else np.nan for name in methods])
-    columns["sampling_ratio"] = number(samples[method], integer=True)
-    if semantics.pyramid is not None:
-        columns["mapper"] = constant(semantics.pyramid.mapper)
-    for name in METRICS:
-        values = np.stack([v[name] for v in rows.values])[scale, box, method]
-        columns[name] = number(values, integer=name == "empty_bins")
-    for name in passed_through(table):
-        columns[name] = _arrow_column(table[name].to_numpy(), box)
-    offsets = np.cumsum([0] + [len(names) for names in rows.flag_names[:-1]])
-    codes = np.stack([c.astype(np.int64) + o for c, o in zip(rows.flag_codes, offsets)])[scale, box]
-    names = pa.array([str(v) for names in rows.flag_names for v in names], pa.string())
-    columns["flags"] = names.take(pa.array(codes))
-    return pa.table(columns)
+    return row_tables(rows).table()

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .axis_stats import AxisStats, sample_stats, window_stats
 from .kernels import bilinear, place_samples
 
 
@@ -30,28 +31,6 @@ def bin_edges(edges: tuple[np.ndarray, np.ndarray], n_bins: int) -> np.ndarray:
     bin size); computed only when a grid asks."""
     start, step = (np.asarray(v, dtype=np.float64) for v in edges)
     return start[:, None] + 0.5 + np.arange(n_bins + 1)[None, :] * step[:, None]
-
-
-def interval_overlap(a0, a1, b0, b1) -> np.ndarray:
-    """Length of the intersection of ``[a0, a1)`` and ``[b0, b1)``."""
-    return np.maximum(np.minimum(a1, b1) - np.maximum(a0, b0), 0.0)
-
-
-@dataclass
-class AxisStats:
-    """Per-box, one-axis facts from which every 2-D metric is a product.
-
-    ``support_len``: number of cells with a non-zero coefficient in some bin; ``support_overlap``:
-    length of the RoI interval covered by those cells; ``mass``: sum of all coefficients (all bins);
-    ``inside_mass``: the same, each coefficient times the fraction of its cell inside the RoI;
-    ``empty_bins``: bins whose coefficients are all zero.
-    """
-
-    support_len: np.ndarray
-    support_overlap: np.ndarray
-    mass: np.ndarray
-    inside_mass: np.ndarray
-    empty_bins: np.ndarray
 
 
 @dataclass
@@ -68,7 +47,8 @@ class AxisEntries:
 class WindowAxis:
     """Bins that read whole-cell windows ``[start, end)`` (already clipped to the map).
 
-    ``start``/``end`` have shape ``(boxes, bins)``; a window with ``end <= start`` is empty.
+    ``start``/``end`` have shape ``(boxes, bins)``; a window with ``end <= start`` is empty
+    (:func:`~roiloss.axis_stats.window_stats`).
     ``sampled`` is the pair ``(e0, e1)``: the interval the method really reads.
     """
 
@@ -85,19 +65,7 @@ class WindowAxis:
         return self.start[:, 0].astype(float), np.maximum(self.end[:, -1], self.start[:, 0]).astype(float)
 
     def stats(self, r0: np.ndarray, r1: np.ndarray) -> AxisStats:
-        length = self.end - self.start
-        filled = length > 0
-        e0, e1 = self.sampled
-        support_len = e1 - e0
-        overlap = interval_overlap(self.start, self.end, r0[:, None], r1[:, None])
-        inside = np.where(filled, overlap / np.where(filled, length, 1), 0.0)
-        return AxisStats(
-            support_len=support_len,
-            support_overlap=interval_overlap(e0, e1, r0, r1),
-            mass=filled.sum(axis=1).astype(float),
-            inside_mass=inside.sum(axis=1),
-            empty_bins=(~filled).sum(axis=1),
-        )
+        return window_stats(self.start, self.end, r0, r1)
 
     def entries(self) -> AxisEntries:
         n_boxes, n_bins = self.start.shape
@@ -135,8 +103,9 @@ class SampleAxis:
 
     Arrays have shape ``(boxes, bins * g)``, samples ordered by (bin, k) and so by position:
     ``t`` (index coordinate as placed, before clamping), ``valid``, ``lo`` (the lower cell read,
-    after clamping) and ``frac`` (the weight on cell ``lo + 1``; 0 at the map's last cell). A valid
-    sample puts ``1 - frac`` on ``lo`` and ``frac`` on ``lo + 1``; an invalid one puts nothing.
+    after clamping) and ``frac`` (the weight on cell ``lo + 1``; 0 at the map's last cell), both in
+    ``t``'s precision, where they are exact. A valid sample puts ``1 - frac`` on ``lo`` and ``frac``
+    on ``lo + 1``; an invalid one puts nothing (:func:`~roiloss.axis_stats.sample_stats`).
     ``sampled`` ``(e0, e1)`` is the interval the method really samples and ``bin_edges``
     ``(boxes, bins + 1)`` the bins, both in feature-area units.
     """
@@ -163,61 +132,18 @@ class SampleAxis:
         return np.full(len(self.t), self.g, dtype=np.int64)
 
     def stats(self, r0: np.ndarray, r1: np.ndarray) -> AxisStats:
-        n = len(self.t)
         if self.g == 0:
-            zeros = np.zeros(n)
-            return AxisStats(zeros, zeros, zeros, zeros, np.full(n, self.n_bins))
-        r0, r1 = r0[:, None], r1[:, None]
-        lo, valid, frac = self.lo, self.valid, self.frac
-        if lo.shape[1] > 1 and (lo[:, 1:] < lo[:, :-1]).any():
-            # an inverted box (e.g. a 1-px box that crop-and-resize-mrcnn's x2 - 1 turns around)
-            # places its samples high to low: the run logic below needs them by position
-            order = np.argsort(lo + frac, axis=1, kind="stable")
-            lo, valid, frac = (np.take_along_axis(a, order, axis=1) for a in (lo, valid, frac))
-        lo1 = lo + 1.0
-        f_lo = np.maximum(np.minimum(lo1, r1) - np.maximum(lo, r0), 0.0)
-        f_hi = np.maximum(np.minimum(lo1 + 1.0, r1) - np.maximum(lo1, r0), 0.0)
-        all_valid = bool(valid.all())  # the common case: no sample off the map, skip the masks
-        w_hi = frac if all_valid else frac * valid
-        reads_hi = w_hi > 0
-        # Samples are sorted by position and the valid ones form one run (validity is an interval of
-        # t), so the cells already read are exactly those up to the previous valid sample's top
-        # cell: a cell counts only when it is above that.
-        top = lo + reads_hi
-        prev_top = np.empty_like(top)
-        prev_top[:, 0] = -1.0
-        prev_top[:, 1:] = top[:, :-1] if all_valid else np.where(valid[:, :-1], top[:, :-1], -1.0)
-        new_lo = lo > prev_top
-        if not all_valid:
-            new_lo &= valid
-        new_hi = reads_hi & (top > prev_top)
-        # row sums as matrix-vector products: much faster than reductions over short rows
-        ones = np.ones(lo.shape[1])
-        overlap_lo = new_lo * f_lo
-        overlap_lo += new_hi * f_hi
-        inside = f_lo if all_valid else valid * f_lo
-        inside = inside + w_hi * (f_hi - f_lo)  # (1 - frac) f_lo + frac f_hi for valid samples
-        if all_valid:
-            mass = np.full(n, lo.shape[1] / self.g)
-            empty = np.zeros(n, dtype=np.int64)
-        else:
-            mass = (valid.astype(float) @ ones) / self.g
-            empty = self.n_bins - np.count_nonzero(self.valid.reshape(n, self.n_bins, self.g).any(axis=2), axis=1)
-        return AxisStats(
-            support_len=(new_lo.view(np.int8) + new_hi.view(np.int8)).astype(float) @ ones,
-            support_overlap=overlap_lo @ ones,
-            mass=mass,
-            inside_mass=(inside @ ones) / self.g,
-            empty_bins=empty,
-        )
+            zeros = np.zeros(len(self.t))
+            return AxisStats(zeros, zeros, zeros, zeros, np.full(len(self.t), self.n_bins))
+        return sample_stats(self.t, self.lo, self.frac, self.valid, self.g, self.n_bins, r0, r1)
 
     def _flat(self):
         """Flat per-sample arrays: box, bin, k, t, valid, lo, hi, w_lo, w_hi."""
         n, count = self.t.shape
         index = np.arange(count)
         valid = self.valid.ravel()
-        frac = self.frac.ravel()
-        lo = self.lo.ravel()
+        frac = self.frac.ravel().astype(np.float64)
+        lo = self.lo.ravel().astype(np.float64)
         w_hi = np.where(valid, frac, 0.0)
         return {"box": np.repeat(np.arange(n), count), "bin": np.tile(index // max(self.g, 1), n),
                 "k": np.tile(index % max(self.g, 1), n), "t": self.t.ravel().astype(np.float64), "valid": valid,
@@ -336,13 +262,13 @@ def sample_axis(start, bin_size, per_bin, n_bins: int, length, placement: str, l
         if g:
             t = place_samples(start[index], bin_size[index], g, n_bins, placement)
         else:
-            t = np.zeros((len(index), 0), dtype=start.dtype)
+            t = np.zeros((len(start[index]), 0), dtype=start.dtype)
         valid, lo, frac = bilinear(t, length[index], *limits)
         return SampleAxis(t, valid, lo, frac, int(g), n_bins, (sampled[0][index], sampled[1][index]),
                           (edges[0][index], edges[1][index]))
 
+    if not len(per_bin) or per_bin.min() == per_bin.max():
+        return build(slice(None), int(per_bin[0]) if len(per_bin) else 0)
     values = np.unique(per_bin)
-    if len(values) <= 1:
-        return build(np.arange(len(per_bin)), int(values[0]) if len(values) else 0)
     return SampleGroups([(np.flatnonzero(per_bin == g), build(np.flatnonzero(per_bin == g), int(g))) for g in values],
                         len(per_bin), n_bins)

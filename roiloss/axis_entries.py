@@ -13,7 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .axis import AxisEntries, AxisStats, bin_edges, interval_overlap
+from .axis import AxisEntries, bin_edges
+from .axis_stats import AxisStats, interval_overlap
 
 
 @dataclass

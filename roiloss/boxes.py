@@ -121,10 +121,12 @@ def from_frame(frame: pd.DataFrame, columns: dict[str, str] | None = None, sourc
             repeated &= np.array([str(v).strip().lower() == header for v in raw], dtype=bool)
         invalid[suspects[repeated]] = "repeated header line"
 
+    def label(canonical):  # the column as read (its own dtype, no copy), or None everywhere
+        return frame[found[canonical]].array if canonical in found else text_column(np.full(n, None, dtype=object))
+
     table = pd.DataFrame({
         "roi_id": frame[found["roi_id"]].to_numpy() if "roi_id" in found else np.arange(n),
-        "image_id": frame[found["image_id"]].to_numpy(dtype=object) if "image_id" in found else np.full(n, None, dtype=object),
-        "category": frame[found["category"]].to_numpy(dtype=object) if "category" in found else np.full(n, None, dtype=object),
+        "image_id": label("image_id"), "category": label("category"),
         "x1": x1, "y1": y1, "x2": x2, "y2": y2,
     })
     if box_columns in (("x1", "y1", "x2", "y2"), ("bbox",)) and "w" in found and "h" in found \
@@ -146,8 +148,14 @@ def from_frame(frame: pd.DataFrame, columns: dict[str, str] | None = None, sourc
         table["iscrowd"] = pd.to_numeric(frame[found["iscrowd"]], errors="coerce").fillna(0).astype(int).to_numpy()
     if "score" in by_lower:  # detections: the detector's confidence, kept as a column
         table["score"] = pd.to_numeric(frame[by_lower["score"]], errors="coerce").to_numpy(dtype=float)
-    table["invalid"] = invalid
+    table["invalid"] = text_column(invalid)
     return table
+
+
+def text_column(values: np.ndarray) -> pd.Series:
+    """An object array as a column that stays ``object``: pandas would otherwise copy every
+    string into an Arrow string column (and back, each time the engine reads it)."""
+    return pd.Series(values, dtype=object)
 
 
 def _bbox_column(raw: pd.Series):
@@ -196,11 +204,12 @@ def normalise(boxes, image_size=None) -> pd.DataFrame:
         table[side] = table[side].astype(float)
         if image_size is not None:
             table[side] = table[side].fillna(float(image_size[index]))
+    table = table.reset_index(drop=True)
     if "invalid" not in table.columns:
-        table["invalid"] = np.full(n, "", dtype=object)
+        table["invalid"] = text_column(np.full(n, "", dtype=object))
     table["invalid"] = table["invalid"].fillna("").astype(object)
-    table["invalid"] = validate(table)
-    return table.reset_index(drop=True)
+    table["invalid"] = text_column(validate(table))
+    return table
 
 
 def _from_sequence(boxes) -> pd.DataFrame:

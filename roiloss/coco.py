@@ -1,13 +1,17 @@
 """COCO / LVIS annotation files into the canonical box table (docs/semantics.md §6).
 
 Decoded with msgspec into a schema that names only what roiloss reads (``segmentation`` and every
-other field are skipped, never built); ids, sizes and names are joined without per-annotation
-Python work where the ids are integers.
+other field are skipped, never built). Three schemas, tried in turn: *typed* (integer ids, numeric
+bboxes and sizes, checked in C while decoding: the columns are then built with numpy alone),
+*numeric* (numeric bboxes, ids of any JSON type) and *lenient* (anything; bad boxes become
+flagged rows). A file that fails a schema fails it at its first odd value, so the retry is cheap
+unless that value stands late in the file.
 """
 
 from __future__ import annotations
 
 import gc
+import itertools
 import re
 from typing import Any
 
@@ -15,6 +19,7 @@ import msgspec
 import numpy as np
 import pandas as pd
 
+from .boxes import text_column
 from .errors import InputError
 
 
@@ -56,22 +61,59 @@ class _NumericCoco(_Coco, gc=False):
     annotations: list[_NumericAnnotation] | None = None
 
 
+class _TypedImage(msgspec.Struct, gc=False):
+    id: int
+    width: float | None = None
+    height: float | None = None
+
+
+class _TypedCategory(msgspec.Struct, gc=False):
+    id: int
+    name: str | None = None
+
+
+class _TypedAnnotation(msgspec.Struct, gc=False):
+    image_id: int
+    bbox: list[float]
+    id: int | None = None
+    category_id: int | None = None
+    iscrowd: int = 0
+
+
+class _TypedCoco(msgspec.Struct, gc=False):
+    """COCO as written by its tools: integer ids, numbers where numbers belong."""
+
+    annotations: list[_TypedAnnotation]
+    images: list[_TypedImage] = []
+    categories: list[_TypedCategory] = []
+
+
+_TYPED = msgspec.json.Decoder(_TypedCoco)
 _NUMERIC = msgspec.json.Decoder(_NumericCoco)
 _LENIENT = msgspec.json.Decoder(_Coco)
 _NON_STANDARD = (b"NaN", b"Infinity")  # what Python's json.dump writes for nan and inf
 
 
-def _decode(data: bytes, name: str):
-    """The annotation file, decoded at msgspec's speed when it is clean; a file with non-numeric
-    bboxes, NaN/Infinity literals or numbers beyond float range is decoded leniently so that its
-    bad boxes become flagged rows, not a rejected file. Returns ``(coco, numeric)``."""
+def _decode(data, name: str):
+    """The annotation file (bytes or a buffer such as a memory map), decoded at msgspec's speed
+    when it is clean; a file with non-numeric bboxes, NaN/Infinity literals or numbers beyond float
+    range is decoded leniently so that its bad boxes become flagged rows, not a rejected file.
+    Returns ``(coco, schema)``, ``schema`` one of ``typed``, ``numeric``, ``lenient``."""
+    with memoryview(data) as whole:  # released on every way out: a memory map can then close
+        view = whole[3:] if whole[:3] == b"\xef\xbb\xbf" else whole
+        try:
+            return _TYPED.decode(view), "typed"
+        except (msgspec.ValidationError, msgspec.DecodeError, UnicodeDecodeError):
+            data = bytes(view)  # the slower paths and their messages work on bytes
+        finally:
+            view.release()
     try:
-        return _NUMERIC.decode(data), True
+        return _NUMERIC.decode(data), "numeric"
     except UnicodeDecodeError:
         raise InputError(f"{name}: {_utf8_error(data)}") from None
     except (msgspec.ValidationError, msgspec.DecodeError):
         pass
-    return decode_leniently(data, name, _LENIENT, _Coco, "a COCO annotation file"), False
+    return decode_leniently(data, name, _LENIENT, _Coco, "a COCO annotation file"), "lenient"
 
 
 def decode_leniently(data: bytes, name: str, decoder, schema, what: str):
@@ -103,18 +145,98 @@ def decode_leniently(data: bytes, name: str, decoder, schema, what: str):
         raise InputError(f"{name}: not {what}: {error}") from None
 
 
-def read_coco(data: bytes, name: str, skip_crowd: bool = False) -> tuple[pd.DataFrame, dict]:
-    """The canonical table of a COCO/LVIS annotation file and what was found while reading it."""
+def read_coco(data, name: str, skip_crowd: bool = False) -> tuple[pd.DataFrame, dict]:
+    """The canonical table of a COCO/LVIS annotation file (its bytes, or a buffer over them such
+    as a memory map) and what was found while reading it."""
     collecting = gc.isenabled()
     gc.disable()  # a million small objects would trigger useless collections while decoding
     try:
-        coco, numeric = _decode(data.lstrip(b"\xef\xbb\xbf"), name)
+        coco, schema = _decode(data, name)
     finally:
         if collecting:
             gc.enable()
     if coco.annotations is None:
         raise InputError(f"{name}: $.annotations is missing: not a COCO annotation file")
+    columns = _typed_columns(coco) if schema == "typed" else None
+    if columns is None:
+        columns = _any_columns(coco, schema == "numeric")
+    coords, invalid, crowd = columns.pop("coords"), columns.pop("invalid"), columns.pop("iscrowd")
+    n = len(coords)
+    # negative or zero widths and heights make x2 <= x1 / y2 <= y1 once converted
+    with np.errstate(over="ignore", invalid="ignore"):  # huge numbers become inf: flagged, not warned
+        x2, y2 = coords[:, 0] + coords[:, 2], coords[:, 1] + coords[:, 3]
+    table = pd.DataFrame({
+        "roi_id": columns["roi_id"], "image_id": columns["image_id"], "category": text_column(columns["category"]),
+        "x1": coords[:, 0], "y1": coords[:, 1], "x2": x2, "y2": y2,
+        "image_width": columns["image_width"], "image_height": columns["image_height"],
+        "iscrowd": crowd, "invalid": text_column(invalid),
+    })
+    table["position"] = np.arange(n)
+    notes = {"images": len(coco.images), "annotations": n, "crowd": int(crowd.sum())}
+    if skip_crowd:
+        table = table[crowd == 0].reset_index(drop=True)
+        notes["skipped_crowd"] = int(crowd.sum())
+    return table, notes
 
+
+def _typed_columns(coco: _TypedCoco) -> dict | None:
+    """The columns of a typed file with numpy alone; ``None`` when something needs the general
+    path (a bbox not of 4 numbers, a missing id or category, an id beyond int64)."""
+    anns = coco.annotations
+    n = len(anns)
+    bboxes = [a.bbox for a in anns]
+    if n and not (np.fromiter(map(len, bboxes), np.int64, n) == 4).all():
+        return None
+    try:
+        ids = np.array([a.id for a in anns], dtype=np.int64)
+        image_ids = np.array([a.image_id for a in anns], dtype=np.int64)
+        category_ids = np.array([a.category_id for a in anns], dtype=np.int64)
+        image_keys = np.array([i.id for i in coco.images], dtype=np.int64)
+        category_keys = np.array([c.id for c in coco.categories], dtype=np.int64)
+    except (TypeError, OverflowError):  # None, or an integer beyond int64
+        return None
+    coords = np.fromiter(itertools.chain.from_iterable(bboxes), np.float64, 4 * n).reshape(n, 4)
+    image = _last_of_each(image_keys, image_ids)
+    width = np.array([i.width for i in coco.images], dtype=np.float64)  # a missing size is NaN
+    height = np.array([i.height for i in coco.images], dtype=np.float64)
+    with np.errstate(invalid="ignore"):
+        usable = np.isfinite(width) & np.isfinite(height) & (width > 0) & (height > 0)
+    found = image >= 0
+    take = np.maximum(image, 0)
+    good = found & usable[take] if len(image_keys) else found
+    problem = np.array(["", "bad image size", "unknown-image"], dtype=object)[np.where(found, np.where(good, 0, 1), 2)]
+    # the category shown: the name of the id's last entry, else the id; looked up per distinct id
+    distinct, inverse = np.unique(category_ids, return_inverse=True)
+    names = [c.name for c in coco.categories] + [None]
+    shown = np.empty(len(distinct), dtype=object)
+    shown[:] = [key if names[at] is None else names[at]
+                for key, at in zip(distinct.tolist(), _last_of_each(category_keys, distinct).tolist())]
+    return {"coords": coords, "invalid": problem, "iscrowd": (np.array([a.iscrowd for a in anns], np.int64) == 1)
+            .astype(np.int64), "roi_id": ids, "image_id": image_ids, "category": shown[inverse.ravel()],
+            "image_width": np.where(good, width[take] if len(width) else np.nan, np.nan),
+            "image_height": np.where(good, height[take] if len(height) else np.nan, np.nan)}
+
+
+DENSE_KEYS = 1 << 24  # ids below this are looked up in a table indexed by id (COCO's are < 1e6)
+
+
+def _last_of_each(keys: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """For each wanted key the index of its last entry in ``keys`` (a repeated id keeps its last
+    entry, as a dict would), or -1."""
+    if not len(keys):
+        return np.full(len(wanted), -1)
+    unique, first_from_end = np.unique(keys[::-1], return_index=True)
+    index = len(keys) - 1 - first_from_end  # the last entry of each key
+    if unique[0] >= 0 and unique[-1] < DENSE_KEYS:
+        table = np.full(int(unique[-1]) + 2, -1)  # its extra last entry answers every key out of range
+        table[unique] = index
+        return table[np.where((wanted >= 0) & (wanted <= unique[-1]), wanted, len(table) - 1)]
+    at = np.minimum(np.searchsorted(unique, wanted), len(unique) - 1)
+    return np.where(unique[at] == wanted, index[at], -1)
+
+
+def _any_columns(coco: _Coco, numeric: bool) -> dict:
+    """The columns of a file with ids of any JSON type or odd bboxes: bad boxes flagged."""
     anns = coco.annotations
     n = len(anns)
     coords = np.full((n, 4), np.nan)
@@ -137,24 +259,11 @@ def read_coco(data: bytes, name: str, skip_crowd: bool = False) -> tuple[pd.Data
     category_ids = pd.Series([_key(a.category_id) for a in anns], dtype=object)
     names = category_ids.map({_key(c.id): c.name for c in coco.categories})
     ids = _column([a.id for a in anns])
-    # negative or zero widths and heights make x2 <= x1 / y2 <= y1 once converted
-    with np.errstate(over="ignore", invalid="ignore"):  # huge numbers become inf: flagged, not warned
-        x2, y2 = coords[:, 0] + coords[:, 2], coords[:, 1] + coords[:, 3]
-    table = pd.DataFrame({
-        "roi_id": ids if ids.dtype.kind in "iu" else np.where(pd.isna(ids), np.arange(n), ids),
-        "image_id": _column([a.image_id for a in anns]),
-        "category": names.where(names.notna(), category_ids).to_numpy(dtype=object),
-        "x1": coords[:, 0], "y1": coords[:, 1],
-        "x2": x2, "y2": y2,
-        "image_width": image_w, "image_height": image_h,
-        "iscrowd": crowd, "invalid": invalid,
-    })
-    table["position"] = np.arange(n)
-    notes = {"images": len(coco.images), "annotations": n, "crowd": int(crowd.sum())}
-    if skip_crowd:
-        table = table[crowd == 0].reset_index(drop=True)
-        notes["skipped_crowd"] = int(crowd.sum())
-    return table, notes
+    return {"coords": coords, "invalid": invalid, "iscrowd": crowd,
+            "roi_id": ids if ids.dtype.kind in "iu" else np.where(pd.isna(ids), np.arange(n), ids),
+            "image_id": _column([a.image_id for a in anns]),
+            "category": names.where(names.notna(), category_ids).to_numpy(dtype=object),
+            "image_width": image_w, "image_height": image_h}
 
 
 def _image_sizes(images, wanted) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

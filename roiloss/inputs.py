@@ -13,7 +13,9 @@ extension is ``.jsonl``/``.ndjson`` or a second object line follows, else ``coco
 
 from __future__ import annotations
 
+import contextlib
 import glob
+import mmap
 import os
 from pathlib import Path
 
@@ -87,6 +89,25 @@ def _first_line(path: Path) -> str | None:
             if line.strip():
                 return line.decode("utf-8", errors="replace")
     return None
+
+
+@contextlib.contextmanager
+def mapped_file(path: str, name: str):
+    """The bytes of a regular file as a read-only memory map (no copy: the pages are the page
+    cache's), or as bytes when the file cannot be mapped (empty, a pipe)."""
+    try:
+        stream = open(path, "rb")
+    except OSError:
+        yield read_file(path, name)  # raises the InputError naming the problem
+        return
+    with stream:
+        try:
+            mapped = mmap.mmap(stream.fileno(), 0, access=mmap.ACCESS_READ)
+        except (OSError, ValueError):
+            yield read_file(path, name)
+            return
+        with mapped:
+            yield mapped
 
 
 def read_file(path: str, name: str, size: int | None = None) -> bytes:

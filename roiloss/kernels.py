@@ -61,17 +61,18 @@ def place_samples(start, bin_size, g: int, n_bins: int, placement: str) -> np.nd
 
     ``centered`` (the frameworks): ``(start + p * bin) + ((k + 0.5) * bin) / g``, evaluated in the
     dtype of ``start`` in exactly that order; ``thirds`` (the article's figure):
-    ``start + (p + (k + 1) / (g + 1)) * bin`` in float64.
+    ``start + (p + (k + 1) / (g + 1)) * bin`` in float64. The array is sample-major in memory (a
+    transposed view): each sample's positions over all boxes are contiguous, which makes the
+    per-box reductions over samples of :mod:`roiloss.axis_stats` fast.
     """
     dtype = start.dtype
-    p = np.repeat(np.arange(n_bins), g).astype(dtype)
-    k = np.tile(np.arange(g), n_bins).astype(dtype)
     if placement == "centered":
-        half = (k + dtype.type(0.5))[None, :]
-        return (start[:, None] + p[None, :] * bin_size[:, None]) + (half * bin_size[:, None]) / dtype.type(g)
+        corner = start[None, :] + np.arange(n_bins, dtype=dtype)[:, None] * bin_size[None, :]
+        within = ((np.arange(g, dtype=dtype) + dtype.type(0.5))[:, None] * bin_size[None, :]) / dtype.type(g)
+        return (corner[:, None, :] + within[None, :, :]).reshape(n_bins * g, -1).T
     if placement == "thirds":
-        offsets = p.astype(np.float64) + (k.astype(np.float64) + 1.0) / (g + 1.0)
-        return start.astype(np.float64)[:, None] + bin_size.astype(np.float64)[:, None] * offsets[None, :]
+        offsets = np.repeat(np.arange(n_bins), g) + (np.tile(np.arange(g), n_bins) + 1.0) / (g + 1.0)
+        return (start.astype(np.float64)[None, :] + bin_size.astype(np.float64)[None, :] * offsets[:, None]).T
     raise ValueError(f"unknown sample placement {placement!r} (centered or thirds)")
 
 
@@ -80,27 +81,41 @@ def bilinear(t, length, low_limit: float, high_offset: float):
 
     A sample is valid only if ``low_limit <= t <= length + high_offset``; then ``t <= 0`` reads
     cell 0; ``lo = floor(t)``; at or past the last cell both neighbours are the last cell.
-    Comparisons and ``frac = t - lo`` happen in ``t``'s precision. Returns ``valid, lo, frac``
-    (float64 arrays; ``frac`` is the weight on ``lo + 1``).
+    Comparisons and ``frac = t - lo`` happen in ``t``'s precision. Returns ``valid, lo, frac``, the
+    last two in ``t``'s precision and memory layout (``lo`` is whole and ``frac`` is exact there);
+    ``frac`` is the weight on ``lo + 1``.
     """
-    # map lengths are whole numbers (or inf), so the limits are exact in t's precision too:
-    # comparing in that precision avoids converting every sample to float64 first
-    size = np.asarray(length, dtype=np.float64)[:, None]
+    # map lengths are whole numbers (or inf), so the limits are exact in t's precision too
+    size = np.asarray(length, dtype=np.float64)
     high, last = (size + high_offset).astype(t.dtype), (size - 1).astype(t.dtype)
-    valid = (t >= low_limit) & (t <= high)
-    tc = np.maximum(t, t.dtype.type(0))
-    lo = np.floor(tc)
-    frac = (tc - lo).astype(np.float64)
-    at_end = lo >= last
-    if at_end.any():  # only boxes reaching the map's last cell: most chunks skip this
-        lo = np.where(at_end, last, lo)
-        frac[at_end] = 0.0
-    return valid, lo.astype(np.float64), frac
+    # per-box extremes first: most boxes lie inside the map, and only the others need per-sample work
+    # (the tests are negated so that a NaN position takes the per-sample path)
+    bottom, top = t.min(axis=1, initial=np.inf), t.max(axis=1, initial=-np.inf)
+    valid = np.ones_like(t, dtype=bool)
+    off = np.flatnonzero(~((bottom >= low_limit) & (top <= high)))
+    if len(off):
+        valid[off] = (t[off] >= low_limit) & (t[off] <= high[off, None])
+    lo = np.floor(t)
+    frac = t - lo
+    low = np.flatnonzero(~(bottom >= 0))  # boxes with samples below 0: those read cell 0
+    if len(low):
+        tc = np.maximum(t[low], t.dtype.type(0))
+        lo[low] = np.floor(tc)
+        frac[low] = tc - lo[low]
+    end = np.flatnonzero(~(np.maximum(top, 0) < last))  # boxes whose samples reach the last cell
+    if len(end):
+        at_end = lo[end] >= last[end, None]
+        lo[end] = np.where(at_end, last[end, None], lo[end])
+        frac[end] = np.where(at_end, 0, frac[end])
+    return valid, lo, frac
 
 
 def clip_windows(start, end, length):
-    """Clip integer windows to the map ``[0, length)``."""
+    """Clip integer windows ``(boxes, bins)`` to the map ``[0, length)``, in place."""
+    if min(start.min(initial=0), end.min(initial=0)) < 0:
+        np.maximum(start, 0, out=start)
+        np.maximum(end, 0, out=end)
     top = length[:, None]
-    start = np.minimum(np.maximum(start, 0), top)
-    end = np.minimum(np.maximum(end, 0), top)
+    np.minimum(start, top, out=start)
+    np.minimum(end, top, out=end)
     return start, end

@@ -42,10 +42,12 @@ def roipool(lo, hi, bins: int, length, geometry: Geometry) -> WindowAxis:
     b = cround(to_cells(hi, geometry.stride, geometry.arithmetic)).astype(np.int64)
     n = np.maximum(b - a + 1, 1)
     bin_size = n.astype(np.float32) / np.float32(bins)
-    p = np.arange(bins, dtype=np.float32)
-    start = np.floor(p[None, :] * bin_size[:, None]).astype(np.int64) + a[:, None]
-    end = np.ceil((p[None, :] + np.float32(1)) * bin_size[:, None]).astype(np.int64) + a[:, None]
-    return WindowAxis(*clip_windows(start, end, _map_cells(length)))
+    edge = np.arange(bins + 1, dtype=np.float32)[:, None] * bin_size  # edges x boxes: see place_samples
+    start = np.floor(edge[:-1]).astype(np.int64)
+    start += a
+    end = np.ceil(edge[1:]).astype(np.int64)
+    end += a
+    return WindowAxis(*clip_windows(start.T, end.T, _map_cells(length)))
 
 
 def roipool_floor(lo, hi, bins: int, length, geometry: Geometry) -> WindowAxis:
@@ -75,7 +77,7 @@ def roiwarp(lo, hi, bins: int, length, geometry: Geometry) -> SampleAxis:
     a = cround(to_cells(lo, geometry.stride, geometry.arithmetic))
     b = cround(to_cells(hi, geometry.stride, geometry.arithmetic))
     n = np.maximum(b - a, 0.0)
-    t = a[:, None] + np.arange(bins)[None, :] * (n / bins)[:, None]  # each bin's start
+    t = (a[None, :] + np.arange(bins)[:, None] * (n / bins)[None, :]).T  # each bin's start
     valid, cell, frac = bilinear(t, length, -0.5, -0.5)
     return SampleAxis(t, valid, cell, frac, 1, bins, (a + 0.5, a + n + 0.5), (a, n / bins))
 

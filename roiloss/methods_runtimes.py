@@ -34,15 +34,15 @@ def grouped_axis(per_bin, n_bins, length, positions, limits, sampled, edges, cla
     length = np.asarray(length, dtype=np.float64)
 
     def build(index, g):
-        t = positions(index, g) if g else np.zeros((len(index), 0))
+        t = positions(index, g) if g else np.zeros((len(length[index]), 0))
         read = t if clamp is None else clamp(t, index)
         valid, lo, frac = bilinear(read, length[index], *limits)
         return SampleAxis(t, valid, lo, frac, int(g), n_bins,
                           (sampled[0][index], sampled[1][index]), (edges[0][index], edges[1][index]))
 
+    if not len(per_bin) or per_bin.min() == per_bin.max():
+        return build(slice(None), int(per_bin[0]) if len(per_bin) else 0)
     values = np.unique(per_bin)
-    if len(values) <= 1:
-        return build(np.arange(len(per_bin)), int(values[0]) if len(values) else 0)
     return SampleGroups([(np.flatnonzero(per_bin == g), build(np.flatnonzero(per_bin == g), int(g)))
                          for g in values], len(per_bin), n_bins)
 
@@ -51,17 +51,18 @@ def step_positions(start, step, n_bins, offset, order="factor"):
     """``positions`` for :func:`grouped_axis`: sample ``k`` of bin ``p`` at
     ``(start + p * step) + (k + offset) * (step / g)`` (``order="factor"``: OpenVINO, ROIAlign_TRT)
     or ``(start + p * step) + (step * (k + offset)) / g`` (``"product"``: PyramidROIAlign_TRT),
-    in the dtype of ``start``, in exactly that order."""
+    in the dtype of ``start``, in exactly that order; sample-major in memory as
+    :func:`roiloss.kernels.place_samples`."""
     dtype = start.dtype.type
 
     def positions(index, g):
-        p = np.repeat(np.arange(n_bins), g).astype(dtype)
-        k = np.tile(np.arange(g), n_bins).astype(dtype) + dtype(offset)
-        s, d = start[index][:, None], step[index][:, None]
-        base = s + p[None, :] * d
+        p = np.repeat(np.arange(n_bins), g).astype(dtype)[:, None]
+        k = (np.tile(np.arange(g), n_bins).astype(dtype) + dtype(offset))[:, None]
+        s, d = start[index][None, :], step[index][None, :]
+        base = s + p * d
         if order == "factor":
-            return base + k[None, :] * (d / dtype(g))
-        return base + (d * k[None, :]) / dtype(g)
+            return (base + k * (d / dtype(g))).T
+        return (base + (d * k) / dtype(g)).T
     return positions
 
 
@@ -82,7 +83,7 @@ def _crop_and_resize(lo, hi, bins, length, geometry: Geometry, matterport: bool)
     end = np.where(known, n2 * last, u2.astype(dtype))
     if bins > 1:
         scale = np.where(known, ((n2 - n1) * last) / dtype(bins - 1), (u2 - u1).astype(dtype) / dtype(bins - 1))
-        t = start[:, None] + np.arange(bins).astype(dtype)[None, :] * scale[:, None]
+        t = (start[None, :] + np.arange(bins).astype(dtype)[:, None] * scale[None, :]).T
     else:  # 0.5 * (y1 + y2) * (H - 1): a double expression stored as float
         centre = np.where(known, 0.5 * (n1 + n2).astype(np.float64) * last, 0.5 * (u1 + u2))
         t = centre.astype(dtype)[:, None]

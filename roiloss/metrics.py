@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .axis import interval_overlap
+from .axis_stats import interval_overlap
 from .methods import Axes
 
 METRICS = ["lost_frac", "gained_frac", "outside_weight", "iou", "shift_px", "empty_bins"]

@@ -14,6 +14,7 @@ file and the place; a bad box inside a good file keeps its row, marked invalid w
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
 import sys
@@ -30,7 +31,7 @@ from .coco import read_coco
 from .delimited import LineMap, parse_columns, read_csv, sniff_delimiter  # noqa: F401  (LineMap, parse_columns, sniff_delimiter: public here)
 from .geometry import parse_size
 from .errors import InputError
-from .inputs import UTF16_BOMS, compression_of, directory_format, expand, read_file, sniff, unwrap
+from .inputs import UTF16_BOMS, compression_of, directory_format, expand, mapped_file, read_file, sniff, unwrap
 
 CHUNK_ROWS = 250_000  # rows per chunk: bounds memory on inputs of any size
 FORMATS = INPUT_FORMATS
@@ -90,7 +91,8 @@ def open_boxes(path: str, input_format: str | None = None, columns: dict[str, st
         return data if data is not None else _read_all(path, name)
 
     if fmt == "coco":
-        table, notes = read_coco(whole(), name, skip_crowd=skip_crowd)
+        with mapped_file(path, name) if data is None else contextlib.nullcontext(data) as content:
+            table, notes = read_coco(content, name, skip_crowd=skip_crowd)
         return _whole(name, label, table, notes, chunk_rows)
     if fmt == "coco-results":
         from .coco_results import read_coco_results

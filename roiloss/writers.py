@@ -6,17 +6,20 @@ Nothing but data goes to these streams: no markup, no wrapping, no messages.
 from __future__ import annotations
 
 import contextlib
-from concurrent.futures import ThreadPoolExecutor
+import functools
 import os
 import stat
 import sys
 import tempfile
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import msgspec
 import numpy as np
 import pandas as pd
 
+from .csvtext import SharedLead, csv_bytes
 from .errors import OutputError
 
 MACHINE_FORMATS = ("csv", "json", "jsonl")
@@ -116,62 +119,106 @@ def _encode(value):
 _ENCODER = msgspec.json.Encoder(enc_hook=_encode)
 
 
-class TableWriter:
-    """Write chunks (DataFrames, or Arrow tables for CSV) to a binary stream as one CSV, JSON array
-    or JSON Lines document.
+ENCODERS = min(os.cpu_count() or 1, 2)  # threads that encode chunks in the background
+SLICE_ROWS = 1 << 16  # CSV rows per encoded piece (about 10 MB): one chunk's pieces are encoded in parallel
+PENDING_CHUNKS = 2  # chunks being encoded or written at once: bounds the memory held for the stream
 
-    With ``background=True`` each chunk is encoded and written on a second thread while the caller
-    computes the next one (Arrow's CSV writer releases the GIL); at most one chunk waits, and an
-    error in the writer is raised by the next :meth:`write` or by :meth:`close`.
+
+class TableWriter:
+    """Write chunks (DataFrames; for CSV also Arrow tables and :class:`~roiloss.csvtext.SharedLead`)
+    to a binary stream as one CSV, JSON array or JSON Lines document.
+
+    Each chunk is encoded in memory, then written; the stream receives the chunks in the order of
+    :meth:`write` calls, the CSV header once before the first. With ``background=True`` that work
+    is done on threads while the caller computes the next chunk: ``threads`` encode (Arrow's CSV
+    writer releases the GIL; a CSV chunk in pieces of ``SLICE_ROWS`` rows, encoded in parallel)
+    and one writes the pieces in order. :meth:`write` waits while ``PENDING_CHUNKS`` chunks are
+    in flight. An error on a thread is raised by a later :meth:`write` or by :meth:`close`, and
+    nothing is written after it, so :func:`atomic_output` leaves no file.
     """
 
-    def __init__(self, stream, fmt: str, background: bool = False):
+    def __init__(self, stream, fmt: str, background: bool = False, threads: int = ENCODERS):
         if fmt not in MACHINE_FORMATS:
             raise ValueError(f"unknown format {fmt!r}")
         self.stream, self.fmt, self.rows, self.header_written = stream, fmt, 0, False
-        self._pool = ThreadPoolExecutor(1) if background else None
-        self._pending = None
+        self._encoders = ThreadPoolExecutor(threads) if background else None
+        self._writer = ThreadPoolExecutor(1) if background else None  # one thread: writes in order
+        self._pending: deque[list[Future]] = deque()  # per chunk in flight, the writes of its pieces
+        self._failed = False
 
     def write(self, chunk) -> None:
-        if self._pool is None:
-            self._write(chunk)
-            return
-        self._wait()
-        self._pending = self._pool.submit(self._write, chunk)
-
-    def _wait(self) -> None:
-        if self._pending is not None:
-            pending, self._pending = self._pending, None
-            pending.result()
+        """Add ``chunk`` to the document."""
+        self._wait(PENDING_CHUNKS - 1)
+        self._write(chunk)
 
     def _write(self, chunk) -> None:
-        if self.fmt == "csv":
-            import pyarrow.csv as pa_csv
-
-            table = arrow_table(chunk) if isinstance(chunk, pd.DataFrame) else chunk
-            options = pa_csv.WriteOptions(include_header=not self.header_written, quoting_style="needed")
-            pa_csv.write_csv(table, self.stream, options)
-            self.header_written = True
-            self.rows += table.num_rows
-        elif self.fmt == "jsonl":
-            lines = [_ENCODER.encode(r) for r in records(chunk)]
-            if lines:
-                self.stream.write(b"\n".join(lines) + b"\n")
-            self.rows += len(chunk)
+        """Encode and write ``chunk``, now or on the threads."""
+        pieces = self._pieces(chunk)
+        if self._encoders is None:
+            for encode in pieces:
+                self.stream.write(encode())
         else:
-            for record in records(chunk):
-                self.stream.write((b"[\n" if self.rows == 0 else b",\n") + _ENCODER.encode(record))
-                self.rows += 1
+            self._pending.append([self._writer.submit(self._write_piece, self._encoders.submit(encode))
+                                  for encode in pieces])
+
+    def _pieces(self, chunk) -> list:
+        """Functions returning the bytes of ``chunk``'s part of the document, in order."""
+        first, self.header_written = not self.header_written, True
+        if self.fmt != "csv":
+            encode = _jsonl_bytes if self.fmt == "jsonl" else functools.partial(_json_bytes, first=self.rows == 0)
+            self.rows += len(chunk)
+            return [functools.partial(encode, chunk)]
+        table = arrow_table(chunk) if isinstance(chunk, pd.DataFrame) else chunk
+        self.rows += table.num_rows
+        group = table.per_lead if isinstance(table, SharedLead) else 1  # a piece holds whole leads
+        step = max(SLICE_ROWS // group, 1) * group
+        pieces = [functools.partial(csv_bytes, table.slice(start, step)) for start in range(0, table.num_rows, step)]
+        return ([functools.partial(csv_bytes, table.schema.empty_table(), header=True)] if first else []) + pieces
+
+    def _write_piece(self, encoding: Future) -> None:
+        if self._failed:
+            return
+        try:
+            self.stream.write(encoding.result())
+        except BaseException:
+            self._failed = True
+            raise
+
+    def _wait(self, in_flight: int) -> None:
+        """Forget the written chunks at the head of the queue, waiting until at most ``in_flight``
+        remain; on an error cancel the rest and raise it."""
+        while self._pending and (len(self._pending) > in_flight or all(f.done() for f in self._pending[0])):
+            try:
+                for future in self._pending.popleft():
+                    future.result()
+            except BaseException:
+                self._failed = True
+                for chunk in self._pending:
+                    for future in chunk:
+                        future.cancel()
+                self._pending.clear()
+                raise
 
     def close(self) -> None:
-        """Finish the document; waits for the writer thread and raises its error, if any."""
+        """Finish the document; waits for the threads and raises their error, if any."""
         try:
-            self._wait()
+            self._wait(0)
         finally:
-            if self._pool is not None:
-                self._pool.shutdown(wait=True)
+            for pool in (self._encoders, self._writer):
+                if pool is not None:
+                    pool.shutdown(wait=True, cancel_futures=True)
         if self.fmt == "json":
             self.stream.write(b"[\n]\n" if self.rows == 0 else b"\n]\n")
+
+
+def _jsonl_bytes(frame: pd.DataFrame) -> bytes:
+    lines = [_ENCODER.encode(r) for r in records(frame)]
+    return b"\n".join(lines) + b"\n" if lines else b""
+
+
+def _json_bytes(frame: pd.DataFrame, first: bool) -> bytes:
+    """The records of ``frame`` as array elements: ``[`` before the first record of the document."""
+    return b"".join((b"[\n" if first and i == 0 else b",\n") + _ENCODER.encode(r) for i, r in enumerate(records(frame)))
 
 
 def write_frame(frame: pd.DataFrame, path: str | None, fmt: str) -> None:

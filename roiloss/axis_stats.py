@@ -1,0 +1,143 @@
+"""Per-box, one-axis statistics of the two axis shapes (docs/semantics.md §3.1), vectorised over boxes.
+
+Support and mass have a per-box closed form where it is exact: the bins of a window axis are
+contiguous, and so are the cells the samples of most sample axes read. Per-sample (per-bin) work
+remains for the inside mass, where a coefficient meets a cell the RoI cuts (most samples of a small
+box do), and for the support of the boxes whose samples leave gaps between the cells they read or
+fall off the map (:func:`sample_support`).
+
+Per-sample arrays are ``(boxes, samples)``; the axes lay them out sample-major in memory
+(:func:`roiloss.kernels.place_samples`), so every reduction over a box's samples runs over
+contiguous rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass
+class AxisStats:
+    """Per-box, one-axis facts from which every 2-D metric is a product.
+
+    ``support_len``: number of cells with a non-zero coefficient in some bin; ``support_overlap``:
+    length of the RoI interval covered by those cells; ``mass``: sum of all coefficients (all bins);
+    ``inside_mass``: the same, each coefficient times the fraction of its cell inside the RoI;
+    ``empty_bins``: bins whose coefficients are all zero.
+    """
+
+    support_len: np.ndarray
+    support_overlap: np.ndarray
+    mass: np.ndarray
+    inside_mass: np.ndarray
+    empty_bins: np.ndarray
+
+
+def interval_overlap(a0, a1, b0, b1) -> np.ndarray:
+    """Length of the intersection of ``[a0, a1)`` and ``[b0, b1)``."""
+    return np.maximum(np.minimum(a1, b1) - np.maximum(a0, b0), 0.0)
+
+
+def window_stats(start: np.ndarray, end: np.ndarray, r0: np.ndarray, r1: np.ndarray) -> AxisStats:
+    """Windows ``[start, end)`` ``(boxes, bins)`` of whole cells, each cell weighing ``1 / (end - start)``.
+
+    The bins are contiguous, so the support is ``[first start, last end)``; a non-empty bin's
+    coefficients sum to 1, and its inside mass is the share of its window inside the RoI."""
+    e0 = start[:, 0].astype(np.float64)
+    e1 = np.maximum(end[:, -1], start[:, 0]).astype(np.float64)
+    start, end = start.astype(np.float64), end.astype(np.float64)
+    length = end - start
+    inside = np.minimum(end, r1[:, None])
+    inside -= np.maximum(start, r0[:, None])
+    np.maximum(inside, 0.0, out=inside)
+    filled = np.count_nonzero(length > 0, axis=1)
+    inside /= np.maximum(length, 1.0, out=length)  # an empty window overlaps nothing
+    return AxisStats(support_len=e1 - e0, support_overlap=interval_overlap(e0, e1, r0, r1),
+                     mass=filled.astype(np.float64), inside_mass=inside.sum(axis=1),
+                     empty_bins=start.shape[1] - filled)
+
+
+def sample_stats(t, lo, frac, valid, g: int, n_bins: int, r0: np.ndarray, r1: np.ndarray) -> AxisStats:
+    """Bins of ``g`` bilinear samples each: a valid sample at ``t`` puts ``1 - frac`` on cell ``lo``
+    and ``frac`` on ``lo + 1``, an invalid one nothing, and each bin divides by ``g`` (``t``, ``lo``,
+    ``frac``, ``valid``: ``(boxes, n_bins * g)``, ordered by bin and sample).
+
+    Support: when the samples of a box are all valid, in order, and each reads at most one cell past
+    the top cell of the one before, the cells read are the run from the first sample's ``lo`` to
+    the last one's top cell; the other boxes go through :func:`sample_support`. Mass: the valid
+    samples over ``g``. Inside mass: per sample ``(1 - frac) f(lo) + frac f(lo + 1)``
+    (:func:`cell_fractions`).
+    """
+    n, count = lo.shape
+    reads_hi = frac > 0
+    f_lo, f_hi = cell_fractions(lo, r0, r1)
+
+    top = lo + reads_hi  # exact below 2 ** (mantissa bits + 1), checked per box for the run below
+    first, last = lo[:, 0].astype(np.float64), lo[:, -1] + reads_hi[:, -1].astype(np.float64)
+    support_len = last - first + 1.0
+    support_overlap = interval_overlap(first, last + 1.0, r0, r1)
+    whole = valid.all(axis=1)
+    ordered = (t[:, 1:] - t[:, :-1]).min(axis=1, initial=0) >= 0
+    run = whole & ordered & ((lo[:, 1:] - top[:, :-1]).max(axis=1, initial=0) <= 1)
+    run &= last < 2.0 ** (np.finfo(lo.dtype).nmant + 1)
+    rest = np.flatnonzero(~run)
+    if len(rest):
+        sub_valid = valid[rest]
+        support_len[rest], support_overlap[rest] = sample_support(lo[rest], frac[rest] * sub_valid, sub_valid,
+                                                                  f_lo[rest], f_hi[rest])
+
+    mass, empty = np.full(n, count / g), np.zeros(n, dtype=np.int64)
+    partial = np.flatnonzero(~whole)
+    if len(partial):  # boxes with samples off the map: those read nothing
+        sub_valid = valid[partial]
+        f_lo[partial] *= sub_valid
+        f_hi[partial] *= sub_valid
+        mass[partial] = np.count_nonzero(sub_valid, axis=1) / g
+        empty[partial] = n_bins - np.count_nonzero(sub_valid.reshape(-1, n_bins, g).any(axis=2), axis=1)
+    f_hi -= f_lo  # per sample (1 - frac) f_lo + frac f_hi
+    f_hi *= frac
+    f_lo += f_hi
+    return AxisStats(support_len, support_overlap, mass, f_lo.sum(axis=1) / g, empty)
+
+
+def cell_fractions(lo, r0, r1) -> tuple[np.ndarray, np.ndarray]:
+    """The fraction inside the RoI ``[r0, r1)`` of cells ``lo`` and ``lo + 1`` per sample, in float64:
+    ``f(c) = G(c + 1) - G(c)`` with ``G(x) = min(max(x, r0), r1)``."""
+    r0, r1 = r0[:, None], r1[:, None]
+    edge = lo.astype(np.float64)
+    below = np.maximum(edge, r0)
+    np.minimum(below, r1, out=below)  # G(lo)
+    edge += 1.0
+    middle = np.maximum(edge, r0)
+    np.minimum(middle, r1, out=middle)  # G(lo + 1)
+    edge += 1.0
+    np.maximum(edge, r0, out=edge)
+    np.minimum(edge, r1, out=edge)  # G(lo + 2)
+    np.subtract(middle, below, out=below)
+    np.subtract(edge, middle, out=edge)
+    return below, edge
+
+
+def sample_support(lo, w_hi, valid, f_lo, f_hi) -> tuple[np.ndarray, np.ndarray]:
+    """Support length and RoI overlap of sample axes cell by cell, for boxes whose samples leave gaps
+    between the cells they read or fall off the map (``w_hi``: the weight on ``lo + 1``, zero for
+    invalid samples; ``f_lo``, ``f_hi``: the fraction of cells ``lo`` and ``lo + 1`` in the RoI)."""
+    if lo.shape[1] > 1 and (lo[:, 1:] < lo[:, :-1]).any():
+        # an inverted box (e.g. a 1-px box that crop-and-resize-mrcnn's x2 - 1 turns around)
+        # places its samples high to low: the run logic below needs them by position
+        order = np.argsort(lo + w_hi, axis=1, kind="stable")
+        lo, valid, w_hi, f_lo, f_hi = (np.take_along_axis(a, order, axis=1) for a in (lo, valid, w_hi, f_lo, f_hi))
+    lo = lo.astype(np.float64)  # lo + 1 must stay exact beyond float32's whole numbers
+    reads_hi = w_hi > 0
+    # Samples are sorted by position and the valid ones form one run (validity is an interval of
+    # t), so the cells already read are exactly those up to the previous valid sample's top cell:
+    # a cell counts only when it is above that.
+    top = lo + reads_hi
+    prev_top = np.full(top.shape, -1.0)
+    prev_top[:, 1:] = np.where(valid[:, :-1], top[:, :-1], -1.0)
+    new_lo = (lo > prev_top) & valid
+    new_hi = reads_hi & (top > prev_top)
+    cells = new_lo.view(np.int8) + new_hi.view(np.int8)
+    return cells.sum(axis=1, dtype=np.float64), (new_lo * f_lo + new_hi * f_hi).sum(axis=1)

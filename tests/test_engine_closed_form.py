@@ -1,0 +1,140 @@
+"""The engine's shortcuts against the plain per-sample computations they replace (issue 17).
+
+The per-box closed forms of :mod:`roiloss.axis_stats` (support as one run of cells, masses
+without masks), the per-box fast paths of the bilinear kernel and the sample-major placement must
+give what the per-sample formulas give: bit for bit where nothing is summed, to float64 rounding
+where a sum is taken in another order.
+"""
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from roiloss.axis import SampleAxis, SampleGroups, WindowAxis
+from roiloss.axis_entries import EntryAxis
+from roiloss.axis_stats import cell_fractions, sample_stats, sample_support, window_stats
+from roiloss.geometry import Geometry, map_length
+from roiloss.kernels import bilinear, place_samples
+from roiloss.methods import METHODS, axes
+
+SAMPLE_METHODS = [name for name, m in METHODS.items() if m.kind == "sample"]
+WINDOW_METHODS = [name for name, m in METHODS.items() if m.kind == "window"]
+TOL = 1e-12
+
+
+@st.composite
+def boxes(draw):
+    """Boxes of every size from a hair to several images, inside, across and outside the image."""
+    n = draw(st.integers(1, 40))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    image = rng.choice([97.0, 333.0, 640.0, 1333.0], n)
+    side = np.exp(rng.uniform(np.log(1e-3), np.log(3000), n))
+    side[rng.random(n) < 0.15] = rng.choice([1.0, 8.0, 16.0, 32.0, 112.0])  # whole cells at some stride
+    start = rng.uniform(-0.3, 1.1, n) * image - side * rng.uniform(0, 1, n)
+    start[rng.random(n) < 0.15] = 0.0
+    unknown = rng.random(n) < 0.1
+    return start, start + side, np.where(unknown, np.nan, image)
+
+
+def geometries():
+    return st.builds(Geometry, stride=st.sampled_from([4, 8, 16, 32, 47, 64]), pool=st.integers(1, 14),
+                     sampling_ratio=st.integers(0, 4), placement=st.sampled_from(["centered", "thirds"]),
+                     arithmetic=st.sampled_from(["float32", "exact"]))
+
+
+def sample_parts(axis):
+    """The :class:`SampleAxis` pieces of an axis with the indices of their boxes."""
+    if isinstance(axis, SampleGroups):
+        return axis.parts
+    return [(np.arange(len(axis.t)), axis)]
+
+
+def per_sample_stats(part: SampleAxis, r0, r1):
+    """Every statistic sample by sample, as the engine computed it before the closed forms."""
+    lo, frac, valid = part.lo.astype(np.float64), part.frac.astype(np.float64), part.valid
+    r0, r1 = r0[:, None], r1[:, None]
+    f_lo = np.maximum(np.minimum(lo + 1.0, r1) - np.maximum(lo, r0), 0.0)
+    f_hi = np.maximum(np.minimum(lo + 2.0, r1) - np.maximum(lo + 1.0, r0), 0.0)
+    w_hi = frac * valid
+    inside = (valid * f_lo + w_hi * (f_hi - f_lo)).sum(axis=1) / part.g
+    n = len(lo)
+    empty = part.n_bins - valid.reshape(n, part.n_bins, part.g).any(axis=2).sum(axis=1)
+    return inside, valid.sum(axis=1) / part.g, empty, f_lo, f_hi
+
+
+def axes_of(method, lo, hi, image, geometry):
+    """The axes of ``method`` for boxes ``[lo, hi)`` along x in images ``image`` px wide (y: a fixed band)."""
+    cells = map_length(image, geometry.stride)
+    ones = np.ones(len(lo))
+    return axes(method, lo, 5 * ones, hi, 5 * ones + 40, cells, map_length(45 * ones, geometry.stride), geometry)
+
+
+@settings(max_examples=300, deadline=None)
+@given(case=boxes(), geometry=geometries(), method=st.sampled_from(SAMPLE_METHODS))
+def test_sample_closed_forms_match_the_per_sample_path(case, geometry, method):
+    lo, hi, image = case
+    ax = axes_of(method, lo, hi, image, geometry).x
+    r0, r1 = lo / geometry.stride, hi / geometry.stride
+    for index, part in sample_parts(ax):
+        if part.g == 0:
+            continue
+        got = sample_stats(part.t, part.lo, part.frac, part.valid, part.g, part.n_bins, r0[index], r1[index])
+        inside, mass, empty, f_lo, f_hi = per_sample_stats(part, r0[index], r1[index])
+        assert (cell_fractions(part.lo, r0[index], r1[index])[0] == f_lo).all()
+        support_len, support_overlap = sample_support(part.lo, part.frac * part.valid, part.valid, f_lo, f_hi)
+        np.testing.assert_array_equal(got.support_len, support_len)
+        np.testing.assert_allclose(got.support_overlap, support_overlap, rtol=0, atol=TOL * max(1, r1.max()))
+        np.testing.assert_allclose(got.inside_mass, inside, rtol=0, atol=TOL)
+        np.testing.assert_array_equal(got.mass, mass)
+        np.testing.assert_array_equal(got.empty_bins, empty)
+
+
+@settings(max_examples=200, deadline=None)
+@given(case=boxes(), geometry=geometries(), method=st.sampled_from(WINDOW_METHODS))
+def test_window_closed_forms_match_the_coefficients(case, geometry, method):
+    lo, hi, image = case
+    ax: WindowAxis = axes_of(method, lo, hi, image, geometry).x
+    r0, r1 = lo / geometry.stride, hi / geometry.stride
+    got = window_stats(ax.start, ax.end, r0, r1)
+    e = ax.entries()
+    listed = EntryAxis(e.box, e.bin, e.cell, e.weight, len(lo), ax.bins, ax.sampled, (r0, r1)).stats(r0, r1)
+    for name in ("support_len", "empty_bins"):
+        np.testing.assert_array_equal(getattr(got, name), getattr(listed, name), err_msg=name)
+    for name in ("support_overlap", "mass", "inside_mass"):  # the listed weights are 1 / length each
+        np.testing.assert_allclose(getattr(got, name), getattr(listed, name), rtol=0, atol=TOL * max(1, r1.max()),
+                                   err_msg=name)
+
+
+def reference_bilinear(t, length, low_limit, high_offset):
+    """The kernel sample by sample, without the per-box shortcuts."""
+    size = np.asarray(length, dtype=np.float64)[:, None]
+    high, last = (size + high_offset).astype(t.dtype), (size - 1).astype(t.dtype)
+    valid = (t >= low_limit) & (t <= high)
+    tc = np.maximum(t, t.dtype.type(0))
+    lo = np.floor(tc)
+    frac = tc - lo
+    at_end = lo >= last
+    return valid, np.where(at_end, last, lo), np.where(at_end, 0, frac)
+
+
+@settings(max_examples=200, deadline=None)
+@given(case=boxes(), geometry=geometries(), g=st.integers(1, 4),
+       limits=st.sampled_from([(-1.0, 0.0), (-0.5, -0.5), (0.0, -1.0), (-np.inf, np.inf)]))
+def test_placement_and_kernel_are_the_per_sample_formulas(case, geometry, g, limits):
+    lo, hi, image = case
+    dtype = np.float32 if geometry.arithmetic == "float32" else np.float64
+    start = (lo / geometry.stride).astype(dtype)
+    bin_size = ((hi - lo) / geometry.stride / geometry.pool[1]).astype(dtype)
+    t = place_samples(start, bin_size, g, geometry.pool[1], geometry.placement)
+    p = np.repeat(np.arange(geometry.pool[1]), g).astype(dtype)[None, :]
+    k = np.tile(np.arange(g), geometry.pool[1]).astype(dtype)[None, :]
+    if geometry.placement == "centered":
+        expected = (start[:, None] + p * bin_size[:, None]) + ((k + dtype(0.5)) * bin_size[:, None]) / dtype(g)
+    else:
+        offsets = p.astype(np.float64) + (k.astype(np.float64) + 1.0) / (g + 1.0)
+        expected = start.astype(np.float64)[:, None] + bin_size.astype(np.float64)[:, None] * offsets
+    np.testing.assert_array_equal(t, expected)
+    cells = map_length(image, geometry.stride)
+    for got, want in zip(bilinear(t, cells, *limits), reference_bilinear(t, cells, *limits)):
+        assert got.dtype == want.dtype
+        np.testing.assert_array_equal(got, want)
