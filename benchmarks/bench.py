@@ -120,12 +120,13 @@ def inputs(sizes: dict, folder: Path) -> dict[str, Path]:
 # --- measuring -----------------------------------------------------------------------------------
 
 ENGINE = """
-import sys, time, numpy as np, pandas as pd
+import sys, time
 sys.path.insert(0, {root!r})
-from roiloss import tune_allocator
+from roiloss.allocator import tune_allocator
+tune_allocator()  # as the command line does: before numpy is imported
+import numpy as np, pandas as pd
 from roiloss.analysis import analyze_table, metric_arrays, model_boxes
 from roiloss.semantics import resolve
-tune_allocator()  # as the command line does
 rng = np.random.default_rng(7)
 n = {n}
 widths = rng.choice([640.0, 480.0, 500.0], n); heights = rng.choice([480.0, 640.0, 375.0], n)
