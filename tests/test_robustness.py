@@ -65,8 +65,11 @@ def test_ctrl_c_exits_130_with_one_line_and_no_partial_file(tmp_path):
         stream.write("x1,y1,x2,y2\n")
         stream.writelines("10,20,300,400\n" for _ in range(600_000))
     out = tmp_path / "out.csv"
+    # a shell's background job inherits SIGINT ignored (so a terminal's Ctrl-C spares it): a user's
+    # command line does not, so the child gets the default disposition back
     process = subprocess.Popen([ROILOSS, "analyze", big, "--format", "csv", "-o", out], env=ENV,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     time.sleep(1.5)
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=60)
