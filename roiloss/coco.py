@@ -149,17 +149,19 @@ def read_coco(data, name: str, skip_crowd: bool = False) -> tuple[pd.DataFrame, 
     """The canonical table of a COCO/LVIS annotation file (its bytes, or a buffer over them such
     as a memory map) and what was found while reading it."""
     collecting = gc.isenabled()
-    gc.disable()  # a million small objects would trigger useless collections while decoding
+    gc.disable()  # a million small objects (and lists of them) would trigger useless collections
     try:
         coco, schema = _decode(data, name)
+        if coco.annotations is None:
+            raise InputError(f"{name}: $.annotations is missing: not a COCO annotation file")
+        columns = _typed_columns(coco) if schema == "typed" else None
+        if columns is None:
+            columns = _any_columns(coco, schema == "numeric")
+        images = len(coco.images)
+        del coco  # freed while collection is off: its objects are not traversed first
     finally:
         if collecting:
             gc.enable()
-    if coco.annotations is None:
-        raise InputError(f"{name}: $.annotations is missing: not a COCO annotation file")
-    columns = _typed_columns(coco) if schema == "typed" else None
-    if columns is None:
-        columns = _any_columns(coco, schema == "numeric")
     coords, invalid, crowd = columns.pop("coords"), columns.pop("invalid"), columns.pop("iscrowd")
     n = len(coords)
     # negative or zero widths and heights make x2 <= x1 / y2 <= y1 once converted
@@ -172,7 +174,7 @@ def read_coco(data, name: str, skip_crowd: bool = False) -> tuple[pd.DataFrame, 
         "iscrowd": crowd, "invalid": text_column(invalid),
     })
     table["position"] = np.arange(n)
-    notes = {"images": len(coco.images), "annotations": n, "crowd": int(crowd.sum())}
+    notes = {"images": images, "annotations": n, "crowd": int(crowd.sum())}
     if skip_crowd:
         table = table[crowd == 0].reset_index(drop=True)
         notes["skipped_crowd"] = int(crowd.sum())
