@@ -83,10 +83,9 @@ def test_typed_and_general_paths_agree(case, monkeypatch):
 
 @pytest.mark.parametrize("case", list(CASES))
 def test_odd_files_leave_the_typed_schema(case):
-    schema = coco._decode(json.dumps(_variant(CASES[case])).encode(), "x")[1]
-    columns = coco._typed_columns(coco._decode(json.dumps(_variant(CASES[case])).encode(), "x")[0]) \
-        if schema == "typed" else None
-    assert (columns is not None) == (case in TYPED), schema
+    decoded, schema = coco._decode(json.dumps(_variant(CASES[case])).encode(), "instances.json")
+    typed = schema == "typed" and coco._typed_columns(decoded) is not None
+    assert typed == (case in TYPED), schema
 
 
 def test_clean_file_by_hand():
