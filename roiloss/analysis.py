@@ -8,12 +8,11 @@ threads (numpy releases the GIL in its loops).
 from __future__ import annotations
 
 import os
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 
+from .box_table import BoxTable, as_numpy, numbers
 from .boxes import IDENTITY
 from .geometry import Geometry, map_length
 from .methods import METHODS, axes
@@ -51,11 +50,11 @@ class ModelBoxes:
         return np.flatnonzero(self.invalid == "")
 
 
-def model_boxes(table: pd.DataFrame, semantics: Semantics, short_side=None) -> ModelBoxes:
+def model_boxes(table: BoxTable, semantics: Semantics, short_side=None) -> ModelBoxes:
     """Place every box of ``table`` in the model's frame and on its pyramid level."""
-    coords = [table[c].to_numpy(dtype=float) for c in ("x1", "y1", "x2", "y2")]
-    image_w, image_h = table["image_width"].to_numpy(dtype=float), table["image_height"].to_numpy(dtype=float)
-    invalid = table["invalid"].to_numpy(dtype=object).copy()
+    coords = [numbers(table[c]) for c in ("x1", "y1", "x2", "y2")]
+    image_w, image_h = numbers(table["image_width"]), numbers(table["image_height"])
+    invalid = np.array(as_numpy(table["invalid"]), dtype=object)
     arithmetic = semantics.geometry.arithmetic
     resize = semantics.resize
     if resize.active:
@@ -114,6 +113,8 @@ def metric_arrays(boxes: ModelBoxes, geometry: Geometry, methods: list[str]) -> 
                 rows = slice(rows[0], rows[-1] + 1)
             tasks.append((float(stride), rows))
     if len(tasks) > 1 and THREADS > 1:
+        from concurrent.futures import ThreadPoolExecutor
+
         with ThreadPoolExecutor(THREADS) as pool:
             list(pool.map(run, tasks))
     else:
@@ -132,7 +133,7 @@ class Rows:
     at each scale (``flag_names[code]``).
     """
 
-    table: pd.DataFrame
+    table: BoxTable
     semantics: Semantics
     shorts: list
     scales: list[ModelBoxes]
@@ -147,43 +148,69 @@ class Rows:
     def __len__(self) -> int:
         return len(self.table) * len(self.scales) * len(self.methods)
 
-    def frame(self, limit: int | None = None) -> pd.DataFrame:
-        """The rows as :func:`roiloss.analyze` returns them (the first ``limit`` only, if given)."""
+    def columns(self, limit: int | None = None) -> dict[str, np.ndarray]:
+        """The rows of :meth:`frame` as numpy columns (the first ``limit`` only, if given): missing
+        integers (``level``, ``empty_bins``, ``sampling_ratio``) as NaN, labels as text."""
         m, k = len(self.methods), len(self.scales)
         boxes = len(self.table) if limit is None else min(len(self.table), -(-limit // (m * k)))
-        parts = [self._frame_at(i, boxes) for i in range(k)]
+        parts = [self._columns_at(i, boxes) for i in range(k)]
         if k == 1:
             out = parts[0]
         else:
             # part i holds rows i*n*m + b*m + j; interleave them as box b, scale i, method j
             order = (np.arange(k)[None, :, None] * (boxes * m) + np.arange(boxes)[:, None, None] * m
                      + np.arange(m)[None, None, :]).ravel()
-            out = pd.concat(parts, ignore_index=True).iloc[order].reset_index(drop=True)
-        return out if limit is None else out.head(limit)
+            out = {name: np.concatenate([p[name] for p in parts])[order] for name in parts[0] if name in parts[-1]}
+        return out if limit is None else {name: column[:limit] for name, column in out.items()}
 
-    def _frame_at(self, i: int, boxes: int) -> pd.DataFrame:
-        semantics, short, mb, values = self.semantics, self.shorts[i], self.scales[i], self.values[i]
-        methods = self.methods
-        n, m = boxes, len(methods)
-        table = self.table.iloc[:boxes]
-        out = lead_columns(table, semantics, short, mb, m)
-        for name in METRICS:
-            out[name] = values[name][:n].ravel()
-        out["empty_bins"] = pd.array(out["empty_bins"], dtype="Int64")
-        for name in passed_through(self.table):
-            out[name] = np.repeat(table[name].to_numpy(), m)
-        out["flags"] = pd.Categorical.from_codes(np.repeat(self.flag_codes[i][:n], m),
-                                                 categories=list(self.flag_names[i]))
+    def records(self, limit: int | None = None) -> list[dict]:
+        """The rows of :meth:`columns` as dicts (the first ``limit``), for the terminal."""
+        columns = self.columns(limit)
+        names = list(columns)
+        return [dict(zip(names, row)) for row in zip(*(columns[n].tolist() for n in names))]
+
+    def frame(self, limit: int | None = None):
+        """The rows as :func:`roiloss.analyze` returns them (the first ``limit`` only, if given)."""
+        import pandas as pd
+
+        out = self.columns(limit)
+        for name in ("level", "empty_bins", "sampling_ratio"):
+            if name in out:
+                missing = np.isnan(out[name])
+                out[name] = pd.array(np.where(missing, 0, out[name]).astype(np.int64), dtype="Int64")
+                out[name][missing] = pd.NA
+        rows, cols = self.semantics.geometry.pool
+        labels = {"method": self.methods, "pool": [f"{rows}x{cols}"], "preset": [self.semantics.preset],
+                  "mapper": [self.semantics.pyramid.mapper] if self.semantics.pyramid else []}
+        flags = {tuple(str(f) for f in names) for names in self.flag_names}
+        if len(flags) == 1:  # several input scales with different flags: plain text, as pandas concatenates them
+            labels["flags"] = list(flags.pop())
+        for name, categories in labels.items():  # repeated labels: codes, not millions of strings
+            if name in out:
+                out[name] = pd.Categorical(out[name], categories=categories)
         return pd.DataFrame(out)
 
+    def _columns_at(self, i: int, boxes: int) -> dict[str, np.ndarray]:
+        semantics, short, mb, values = self.semantics, self.shorts[i], self.scales[i], self.values[i]
+        m = len(self.methods)
+        table = self.table.slice(0, boxes)
+        out = lead_columns(table, semantics, short, mb, m)
+        for name in METRICS:
+            out[name] = values[name][:boxes].ravel()
+        for name in passed_through(self.table):
+            out[name] = np.repeat(as_numpy(table[name]), m)
+        names = np.asarray([str(f) for f in self.flag_names[i]], dtype=object)
+        out["flags"] = names[np.repeat(self.flag_codes[i][:boxes], m)]
+        return out
 
-def lead_columns(table: pd.DataFrame, semantics: Semantics, short, mb: ModelBoxes, m: int) -> dict:
+
+def lead_columns(table: BoxTable, semantics: Semantics, short, mb: ModelBoxes, m: int) -> dict:
     """The columns every row starts with, each box repeated ``m`` times (once per method): the box
     as given, the model's frame (with a resize), level, stride, preset, method, pool, sampling
     ratio and mapper. ``table`` may be the first rows of ``mb``'s boxes."""
     methods = list(semantics.methods)
     n = len(table)
-    out = {c: np.repeat(table[c].to_numpy(), m) for c in IDENTITY}
+    out = {c: np.repeat(as_numpy(table[c]), m) for c in IDENTITY}
     if semantics.resize.active:
         if short is not None:
             out["short_side"] = np.full(n * m, float(short))
@@ -191,39 +218,38 @@ def lead_columns(table: pd.DataFrame, semantics: Semantics, short, mb: ModelBoxe
                              ("scale_x", mb.scale_x), ("scale_y", mb.scale_y)):
             out[name] = np.repeat(column[:n], m)
     if mb.level is not None:
-        level = mb.level[:n]
-        out["level"] = pd.array(np.repeat(np.where(level >= 0, level, 0), m), dtype="Int64")
-        out["level"][np.repeat(level < 0, m)] = pd.NA
+        level = mb.level[:n].astype(float)
+        out["level"] = np.repeat(np.where(level >= 0, level, np.nan), m)
     out["stride"] = np.repeat(mb.stride[:n], m)
     if semantics.preset:
-        out["preset"] = pd.Categorical.from_codes(np.zeros(n * m, dtype=np.int8), categories=[semantics.preset])
-    # repeated labels as categoricals: codes, not millions of Python strings
-    out["method"] = pd.Categorical.from_codes(np.tile(np.arange(m), n), categories=methods)
+        out["preset"] = np.full(n * m, semantics.preset, dtype=object)
+    out["method"] = np.asarray(methods, dtype=object)[np.tile(np.arange(m), n)]
     rows, cols = semantics.geometry.pool
-    out["pool"] = pd.Categorical.from_codes(np.zeros(n * m, dtype=np.int8), categories=[f"{rows}x{cols}"])
-    samples = np.array([semantics.geometry.sampling_ratio if METHODS[name].sampled else -1 for name in methods])
-    out["sampling_ratio"] = pd.array(np.tile(samples, n), dtype="Int64")
-    out["sampling_ratio"][np.tile(samples < 0, n)] = pd.NA
+    out["pool"] = np.full(n * m, f"{rows}x{cols}", dtype=object)
+    samples = np.array([semantics.geometry.sampling_ratio if METHODS[name].sampled else np.nan for name in methods])
+    out["sampling_ratio"] = np.tile(samples, n)
     if semantics.pyramid is not None:
-        out["mapper"] = pd.Categorical.from_codes(np.zeros(n * m, dtype=np.int8), categories=[semantics.pyramid.mapper])
+        out["mapper"] = np.full(n * m, semantics.pyramid.mapper, dtype=object)
     return out
 
 
 READER_COLUMNS = set(IDENTITY) | {"image_width", "image_height", "invalid", "position"}
 
 
-def passed_through(table: pd.DataFrame) -> list[str]:
+def passed_through(table) -> list[str]:
     """Columns a reader added beyond the canonical ones (``iscrowd``, ``score``, ``source``...):
     every row of a box carries them, just before ``flags``."""
     return [c for c in table.columns if c not in READER_COLUMNS]
 
 
-def analyze_rows(table: pd.DataFrame, semantics: Semantics) -> Rows:
-    """The analysis of a canonical table, as arrays (:class:`Rows`)."""
+def analyze_rows(table, semantics: Semantics) -> Rows:
+    """The analysis of a canonical table (a :class:`~roiloss.box_table.BoxTable` or a DataFrame),
+    as arrays (:class:`Rows`)."""
+    table = BoxTable.of(table)
     methods = list(semantics.methods)
     shorts = list(semantics.resize.scales if semantics.resize.active else (None,))
     scales, values, codes, names = [], [], [], []
-    coords = [table[c].to_numpy(dtype=float) for c in ("x1", "y1", "x2", "y2", "image_width", "image_height")]
+    coords = [numbers(table[c]) for c in ("x1", "y1", "x2", "y2", "image_width", "image_height")]
     for short in shorts:
         boxes = model_boxes(table, semantics, short)
         scales.append(boxes)
@@ -236,8 +262,8 @@ def analyze_rows(table: pd.DataFrame, semantics: Semantics) -> Rows:
     return Rows(table, semantics, shorts, scales, values, codes, names)
 
 
-def analyze_table(table: pd.DataFrame, semantics: Semantics) -> pd.DataFrame:
-    """One row per box x input scale x method (box-major) for a canonical table."""
+def analyze_table(table, semantics: Semantics):
+    """One row per box x input scale x method (box-major) for a canonical table, as a DataFrame."""
     return analyze_rows(table, semantics).frame()
 
 

@@ -9,8 +9,8 @@ with NaN coordinates and the reason, so no box is ever dropped silently.
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 
+from .box_table import BoxTable, as_numpy, missing, numbers
 from .geometry import parse_size
 
 # Beyond this many pixels a coordinate is not an image coordinate (and cell indices would overflow);
@@ -40,6 +40,8 @@ OTHER_ALIASES = {
 
 def from_array(coords, ids=None) -> pd.DataFrame:
     """An ``(N, 4)`` array of ``x1, y1, x2, y2`` -> the canonical table."""
+    import pandas as pd
+
     coords = np.asarray(coords, dtype=float).reshape(-1, 4)
     n = len(coords)
     return pd.DataFrame({
@@ -56,38 +58,55 @@ def from_frame(frame: pd.DataFrame, columns: dict[str, str] | None = None, sourc
     ``columns`` maps canonical names (``x1``, ``x``, ``w``, ``image_id``...) to the frame's own
     headers and wins over the aliases. Non-numeric coordinates make the box invalid, not the file.
     """
-    by_lower = {str(c).strip().lower().lstrip("\ufeff"): c for c in frame.columns}
+    return from_columns(BoxTable.of(frame), columns, source).to_pandas()
+
+
+def from_columns(raw: BoxTable, columns: dict[str, str] | None = None, source: str = "input") -> BoxTable:
+    """:func:`from_frame` on columns as a reader parsed them (numbers, booleans or text), without
+    pandas unless a coordinate or size column holds text."""
+    by_lower = {str(c).strip().lower().lstrip("\ufeff"): c for c in raw.columns}
     found: dict[str, str] = {}
     for alias_table in (CORNER_ALIASES, XYWH_ALIASES, OTHER_ALIASES):
         for alias, canonical in alias_table.items():
             if alias in by_lower and canonical not in found:
                 found[canonical] = by_lower[alias]
     for canonical, header in (columns or {}).items():
-        if header not in frame.columns:
+        if header not in raw:
             raise ValueError(f"{source}: columns maps {canonical} to {header!r}, but the columns are: "
-                             f"{', '.join(map(str, frame.columns))}")
+                             f"{', '.join(map(str, raw.columns))}")
         found[canonical] = header
 
-    n = len(frame)
+    n = len(raw)
     invalid = np.full(n, "", dtype=object)
+    reasoned = np.zeros(n, dtype=bool)  # invalid != "": the first reason given stays
+
+    def flag(mask: np.ndarray, why) -> None:
+        new = mask & ~reasoned
+        if new.any():
+            invalid[new] = why if isinstance(why, str) else why[new]
+            reasoned[new] = True
 
     def numeric(canonical):
-        raw = frame[found[canonical]]
-        if pd.api.types.is_bool_dtype(raw.dtype):  # true/false are not coordinates (Parquet bool columns)
-            values = np.full(len(raw), np.nan)
-            missing, bad = raw.isna().to_numpy(), ~raw.isna().to_numpy()
-        elif pd.api.types.is_numeric_dtype(raw.dtype):
+        column = raw[found[canonical]]
+        kind = column.dtype.kind
+        if kind == "b":  # true/false are not coordinates (Parquet bool columns)
+            values = np.full(n, np.nan)
+            absent = missing(column)
+            bad = ~absent
+        elif kind in "iuf":  # the common case: the reader parsed the column as numbers
             with np.errstate(over="ignore"):  # a huge integer becomes inf, then the box is flagged
-                values = raw.to_numpy(dtype=float)  # the common case: pandas parsed the column as numbers
-            missing, bad = np.isnan(values), np.zeros(len(values), dtype=bool)
+                values = numbers(column)
+            absent, bad = np.isnan(values), np.zeros(n, dtype=bool)
         else:
+            import pandas as pd
+
+            text = pd.Series(column, dtype=column.dtype)
             with np.errstate(over="ignore"):
-                values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float)
-            blank = raw.isna().to_numpy() | (raw.astype(str).str.strip() == "").to_numpy()
-            missing, bad = np.isnan(values) & blank, np.isnan(values) & ~blank
-        for mask, why in ((missing, f"missing/NaN {canonical}"), (bad, f"non-numeric {canonical}")):
-            if mask.any():
-                invalid[:] = np.where((invalid == "") & mask, why, invalid)
+                values = pd.to_numeric(text, errors="coerce").to_numpy(dtype=float)
+            blank = text.isna().to_numpy() | (text.astype(str).str.strip() == "").to_numpy()
+            absent, bad = np.isnan(values) & blank, np.isnan(values) & ~blank
+        for mask, why in ((absent, f"missing/NaN {canonical}"), (bad, f"non-numeric {canonical}")):
+            flag(mask, why)
         return values
 
     if all(c in found for c in ("x1", "y1", "x2", "y2")):
@@ -102,59 +121,74 @@ def from_frame(frame: pd.DataFrame, columns: dict[str, str] | None = None, sourc
     elif "bbox" in by_lower:  # one column of [x, y, w, h] lists (Kaggle, COCO-like exports)
         box_columns = ("bbox",)
         found["bbox"] = by_lower["bbox"]
-        x, y, w, h, why = _bbox_column(frame[found["bbox"]])
-        invalid[:] = np.where(invalid == "", why, invalid)
+        x, y, w, h, why = _bbox_column(raw[found["bbox"]])
+        flag(why != "", why)
         with np.errstate(over="ignore", invalid="ignore"):
             x1, y1, x2, y2 = x, y, x + w, y + h
     else:
         raise ValueError(
-            f"{source}: no box columns found; columns are: {', '.join(map(str, frame.columns)) or '(none)'}; "
+            f"{source}: no box columns found; columns are: {', '.join(map(str, raw.columns)) or '(none)'}; "
             "expected x1,y1,x2,y2 or xmin,ymin,xmax,ymax or x,y,w,h or xmin,ymin,width,height or bbox "
             "(or map them with columns)")
 
-    suspects = np.flatnonzero(np.char.startswith(invalid.astype(str), "non-numeric"))
+    flagged = np.flatnonzero(reasoned)
+    suspects = flagged[np.char.startswith(invalid[flagged].astype(str), "non-numeric")]
     if len(suspects):  # a header line repeated inside the file (files concatenated with cat)
         repeated = np.ones(len(suspects), dtype=bool)
         for canonical in box_columns:
             header = str(found[canonical]).strip().lower()
-            raw = frame[found[canonical]].to_numpy(dtype=object)[suspects]
-            repeated &= np.array([str(v).strip().lower() == header for v in raw], dtype=bool)
+            text = np.asarray(as_numpy(raw[found[canonical]]), dtype=object)[suspects]
+            repeated &= np.array([str(v).strip().lower() == header for v in text], dtype=bool)
         invalid[suspects[repeated]] = "repeated header line"
 
     def label(canonical):  # the column as read (its own dtype, no copy), or None everywhere
-        return frame[found[canonical]].array if canonical in found else text_column(np.full(n, None, dtype=object))
+        return raw[found[canonical]] if canonical in found else np.full(n, None, dtype=object)
 
-    table = pd.DataFrame({
-        "roi_id": frame[found["roi_id"]].to_numpy() if "roi_id" in found else np.arange(n),
+    table = BoxTable({
+        "roi_id": as_numpy(raw[found["roi_id"]]) if "roi_id" in found else np.arange(n),
         "image_id": label("image_id"), "category": label("category"),
         "x1": x1, "y1": y1, "x2": x2, "y2": y2,
     })
     if box_columns in (("x1", "y1", "x2", "y2"), ("bbox",)) and "w" in found and "h" in found \
             and not {"image_width", "image_height"} & set(found):
         # width/height beside corners or a bbox column: the box's own size is redundant, so they are the image's
-        w = pd.to_numeric(frame[found["w"]], errors="coerce").to_numpy(dtype=float)
-        h = pd.to_numeric(frame[found["h"]], errors="coerce").to_numpy(dtype=float)
+        w, h = _coerced(raw[found["w"]]), _coerced(raw[found["h"]])
         with np.errstate(invalid="ignore", over="ignore"):
             box_sized = np.allclose(w, x2 - x1, equal_nan=True) and np.allclose(h, y2 - y1, equal_nan=True)
         if not box_sized:
             found["image_width"], found["image_height"] = found["w"], found["h"]
     for side in ("image_width", "image_height"):
         if side in found:
-            size = pd.to_numeric(frame[found[side]], errors="coerce").to_numpy(dtype=float)
-            bad = ~np.isnan(size) & ~(size > 0) | np.isinf(size)
-            invalid[:] = np.where((invalid == "") & bad, f"bad {side}", invalid)
-            table[side] = np.where(size > 0, size, np.nan)
+            size = _coerced(raw[found[side]])
+            with np.errstate(invalid="ignore"):
+                bad = ~np.isnan(size) & ~(size > 0) | np.isinf(size)
+                table[side] = np.where(size > 0, size, np.nan)
+            flag(bad, f"bad {side}")
     if "iscrowd" in found:
-        table["iscrowd"] = pd.to_numeric(frame[found["iscrowd"]], errors="coerce").fillna(0).astype(int).to_numpy()
+        crowd = _coerced(raw[found["iscrowd"]])
+        table["iscrowd"] = np.where(np.isnan(crowd), 0, crowd).astype(int)
     if "score" in by_lower:  # detections: the detector's confidence, kept as a column
-        table["score"] = pd.to_numeric(frame[by_lower["score"]], errors="coerce").to_numpy(dtype=float)
-    table["invalid"] = text_column(invalid)
+        table["score"] = _coerced(raw[by_lower["score"]])
+    table["invalid"] = invalid
     return table
+
+
+def _coerced(column) -> np.ndarray:
+    """Numbers as float64, anything else NaN (``pandas.to_numeric(errors="coerce")``)."""
+    if column.dtype.kind in "iuf":
+        with np.errstate(over="ignore"):
+            return numbers(column)
+    import pandas as pd
+
+    with np.errstate(over="ignore"):
+        return pd.to_numeric(pd.Series(column, dtype=column.dtype), errors="coerce").to_numpy(dtype=float, na_value=np.nan)
 
 
 def text_column(values: np.ndarray) -> pd.Series:
     """An object array as a column that stays ``object``: pandas would otherwise copy every
     string into an Arrow string column (and back, each time the engine reads it)."""
+    import pandas as pd
+
     return pd.Series(values, dtype=object)
 
 
@@ -164,7 +198,7 @@ def _bbox_column(raw: pd.Series):
     n = len(raw)
     values = np.full((n, 4), np.nan)
     why = np.full(n, "", dtype=object)
-    for i, item in enumerate(raw.to_numpy(dtype=object)):
+    for i, item in enumerate(np.asarray(as_numpy(raw), dtype=object)):
         if item is None or (isinstance(item, float) and np.isnan(item)) or (isinstance(item, str) and not item.strip()):
             why[i] = "missing/NaN bbox"
             continue
@@ -190,6 +224,8 @@ def normalise(boxes, image_size=None) -> pd.DataFrame:
     fills every box's image size where the input has none. Raises ``TypeError``/``ValueError``
     naming ``boxes`` or ``image_size``.
     """
+    import pandas as pd
+
     image_size = parse_size(image_size)
     if isinstance(boxes, pd.DataFrame):
         table = boxes.copy() if set(IDENTITY) <= set(boxes.columns) else from_frame(boxes, source="boxes")
@@ -228,16 +264,38 @@ def _from_sequence(boxes) -> pd.DataFrame:
         raise ValueError(f"boxes must have shape (N, 4) or (N, 5) (torchvision rois), got {array.shape}")
     if array.shape[1] == 4:
         return from_array(array)
+    import pandas as pd
+
     table = from_array(array[:, 1:])
     batch = array[:, 0]
     table["image_id"] = pd.array(np.where(np.isfinite(batch), batch, -1).astype(np.int64), dtype="Int64")
     return table
 
 
-def validate(table: pd.DataFrame) -> np.ndarray:
-    """The reason each box cannot be measured, or ``""``; a reason already given is kept."""
-    x1, y1, x2, y2 = (table[c].to_numpy(dtype=float) for c in ("x1", "y1", "x2", "y2"))
-    reason = table["invalid"].to_numpy(dtype=object).copy()
+def normalise_columns(table: BoxTable, image_size=None) -> BoxTable:
+    """:func:`normalise` of a reader's canonical columns, without pandas: image sizes as float64
+    (``image_size`` ``(W, H)`` where none is known), ``invalid`` filled in."""
+    n = len(table)
+    for side, index in (("image_width", 0), ("image_height", 1)):
+        size = numbers(table[side]) if side in table else np.full(n, np.nan)
+        if image_size is not None:
+            size = np.where(np.isnan(size), float(image_size[index]), size)
+        table[side] = size
+    if "invalid" in table:
+        given = np.asarray(as_numpy(table["invalid"]), dtype=object)
+        given = np.where(missing(given), "", given)
+    else:
+        given = np.full(n, "", dtype=object)
+    table["invalid"] = given
+    table["invalid"] = validate(table)
+    return table
+
+
+def validate(table) -> np.ndarray:
+    """The reason each box of a DataFrame or :class:`~roiloss.box_table.BoxTable` cannot be
+    measured, or ``""``; a reason already given is kept."""
+    x1, y1, x2, y2 = (numbers(table[c]) for c in ("x1", "y1", "x2", "y2"))
+    reason = np.array(as_numpy(table["invalid"]), dtype=object)
     with np.errstate(invalid="ignore", over="ignore"):  # inf - inf is NaN: already "non-finite"
         checks = _checks(x1, y1, x2, y2)
     for bad, why in checks:

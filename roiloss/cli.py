@@ -11,11 +11,11 @@ import click
 
 from . import __version__
 from .allocator import tune_allocator
-from .commands import COMMANDS
+from .commands import LazyGroup
 from .commands.options import err_console
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="roiloss")
 def main():
     """Measure what RoI Pool, RoI Warp and RoI Align lose and gain on your boxes.
@@ -26,9 +26,6 @@ def main():
     """
     tune_allocator()
 
-
-for command in COMMANDS:
-    main.add_command(command)
 
 
 def run(args=None) -> None:

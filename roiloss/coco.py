@@ -17,9 +17,8 @@ from typing import Any
 
 import msgspec
 import numpy as np
-import pandas as pd
 
-from .boxes import text_column
+from .box_table import BoxTable
 from .errors import InputError
 
 
@@ -145,7 +144,7 @@ def decode_leniently(data: bytes, name: str, decoder, schema, what: str):
         raise InputError(f"{name}: not {what}: {error}") from None
 
 
-def read_coco(data, name: str, skip_crowd: bool = False) -> tuple[pd.DataFrame, dict]:
+def read_coco(data, name: str, skip_crowd: bool = False) -> tuple[BoxTable, dict]:
     """The canonical table of a COCO/LVIS annotation file (its bytes, or a buffer over them such
     as a memory map) and what was found while reading it."""
     collecting = gc.isenabled()
@@ -167,16 +166,16 @@ def read_coco(data, name: str, skip_crowd: bool = False) -> tuple[pd.DataFrame, 
     # negative or zero widths and heights make x2 <= x1 / y2 <= y1 once converted
     with np.errstate(over="ignore", invalid="ignore"):  # huge numbers become inf: flagged, not warned
         x2, y2 = coords[:, 0] + coords[:, 2], coords[:, 1] + coords[:, 3]
-    table = pd.DataFrame({
-        "roi_id": columns["roi_id"], "image_id": columns["image_id"], "category": text_column(columns["category"]),
+    table = BoxTable({
+        "roi_id": columns["roi_id"], "image_id": columns["image_id"],
+        "category": np.asarray(columns["category"], dtype=object),
         "x1": coords[:, 0], "y1": coords[:, 1], "x2": x2, "y2": y2,
         "image_width": columns["image_width"], "image_height": columns["image_height"],
-        "iscrowd": crowd, "invalid": text_column(invalid),
+        "iscrowd": crowd, "invalid": np.asarray(invalid, dtype=object), "position": np.arange(n),
     })
-    table["position"] = np.arange(n)
     notes = {"images": images, "annotations": n, "crowd": int(crowd.sum())}
     if skip_crowd:
-        table = table[crowd == 0].reset_index(drop=True)
+        table = table.take(crowd == 0)
         notes["skipped_crowd"] = int(crowd.sum())
     return table, notes
 
@@ -239,6 +238,8 @@ def _last_of_each(keys: np.ndarray, wanted: np.ndarray) -> np.ndarray:
 
 def _any_columns(coco: _Coco, numeric: bool) -> dict:
     """The columns of a file with ids of any JSON type or odd bboxes: bad boxes flagged."""
+    import pandas as pd
+
     anns = coco.annotations
     n = len(anns)
     coords = np.full((n, 4), np.nan)
@@ -274,6 +275,8 @@ def _image_sizes(images, wanted) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     Looked up in C through a pandas index (a Python loop costs seconds on COCO train); a repeated
     image id keeps its last entry.
     """
+    import pandas as pd
+
     known = pd.DataFrame({
         "key": pd.Series([_key(image.id) for image in images], dtype=object),
         "width": [_number(image.width) for image in images],

@@ -1,6 +1,8 @@
 """Delimited text (CSV, TSV, semicolons) into canonical box tables, streamed in chunks.
 
-pandas' C reader does the work. Lines that start with ``#`` (after spaces) are comments: they are
+A plain file (no comments, no odd rows, no spaces around fields; :mod:`roiloss.plain_csv`) is read
+by Arrow without pandas; the same columns come out either way. Otherwise pandas' C reader does the
+work. Lines that start with ``#`` (after spaces) are comments: they are
 left out before pandas sees the text (:class:`CommentFilter`), so a comment may stand anywhere,
 above the header too. A row with more fields than the header does not stop the file:
 it becomes a flagged row (``invalid:row has N fields, the header M``) in its place. The file's
@@ -18,10 +20,11 @@ import warnings
 from typing import Iterator
 
 import numpy as np
-import pandas as pd
 
 from . import boxes as _boxes
+from .box_table import BoxTable
 from .errors import InputError
+from .plain_csv import read_plain_csv
 
 COLUMN_NAMES = {"x1", "y1", "x2", "y2", "x", "y", "w", "h", "roi_id", "id", "image_id", "category",
                 "image_width", "image_height", "iscrowd"}
@@ -132,6 +135,16 @@ def read_csv(data, head: bytes, name: str, columns=None, chunk_rows: int = 250_0
     lines = [line for line in uncommented_lines(text_head) if line.strip()]
     delimiter = sniff_delimiter(lines[0] if lines else "")
     line_map = LineMap(data, delimiter)
+    plain = read_plain_csv(data, name, delimiter, chunk_rows)
+    if plain is not None:
+        try:
+            _boxes.from_columns(BoxTable(plain[0]).slice(0, 0), columns=columns, source=name)  # the header names boxes
+        except ValueError as error:
+            raise InputError(str(error)) from None
+        size = len(data) if isinstance(data, bytes) else os.path.getsize(data)
+        return _plain_chunks(plain, name, columns), line_map, lambda: (size, size)
+    import pandas as pd
+
     try:
         raw = io.BytesIO(data) if isinstance(data, bytes) else open(data, "rb")
     except OSError as error:
@@ -148,8 +161,7 @@ def read_csv(data, head: bytes, name: str, columns=None, chunk_rows: int = 250_0
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", pd.errors.ParserWarning)
         try:
-            reader = pd.read_csv(source, sep=delimiter, encoding="utf-8-sig", chunksize=chunk_rows,
-                                 skipinitialspace=True, low_memory=False, on_bad_lines="warn")
+            reader = pd.read_csv(source, sep=delimiter, chunksize=chunk_rows, **pandas_options())
             first = next(reader, None)
         except pd.errors.EmptyDataError:
             raise InputError(f"{name}: the file is empty (no header line)") from None
@@ -168,19 +180,45 @@ def read_csv(data, head: bytes, name: str, columns=None, chunk_rows: int = 250_0
     return _chunks(first, caught, reader, name, columns, line_map, source), line_map, progress
 
 
+def _plain_chunks(chunks: list[dict], name: str, columns) -> Iterator[BoxTable]:
+    """Canonical chunks of a plain file's parsed columns, with ``position``."""
+    offset = 0
+    for raw in chunks:
+        table = _boxes.from_columns(BoxTable(raw), columns=columns, source=name)
+        table["position"] = np.arange(offset, offset + len(table))
+        if "roi_id" not in _found_ids(raw, columns):
+            table["roi_id"] = table["position"]
+        offset += len(table)
+        yield table
+
+
+def pandas_options() -> dict:
+    """The options of the pandas reader (besides ``sep`` and ``chunksize``), which
+    :mod:`roiloss.plain_csv` reproduces: floats correctly rounded (pandas' default from 3.1 on,
+    where ``float_precision`` is deprecated)."""
+    import pandas as pd
+
+    options = dict(encoding="utf-8-sig", skipinitialspace=True, low_memory=False, on_bad_lines="warn")
+    if tuple(int(part) for part in re.findall(r"\d+", pd.__version__)[:2]) < (3, 1):
+        options["float_precision"] = "round_trip"
+    return options
+
+
 def _reraise(error: Exception, name: str):
     if _interrupted(error):
         raise KeyboardInterrupt from None
     raise InputError(f"{name}: not a readable CSV: {_parser_message(error)}") from None
 
 
-def _chunks(first, first_warnings, reader, name, columns, line_map, handle) -> Iterator[pd.DataFrame]:
+def _chunks(first, first_warnings, reader, name, columns, line_map, handle):
     """Canonical chunks with ``position`` (0-based data row) and the long rows put back in place."""
     with handle:
         yield from _parse_chunks(first, first_warnings, reader, name, columns, line_map)
 
 
-def _parse_chunks(first, first_warnings, reader, name, columns, line_map) -> Iterator[pd.DataFrame]:
+def _parse_chunks(first, first_warnings, reader, name, columns, line_map):
+    import pandas as pd
+
     offset, chunk, caught = 0, first, first_warnings
     ids = None
     while chunk is not None:
@@ -211,8 +249,10 @@ def _long_row(warning) -> tuple[int, int, int] | None:
     return tuple(int(v) for v in found.groups()) if found else None
 
 
-def _with_long_rows(table: pd.DataFrame, long_rows, offset: int, line_map: LineMap) -> pd.DataFrame:
+def _with_long_rows(table, long_rows, offset: int, line_map: LineMap):
     """Insert a flagged row for every row pandas skipped, at its position in the file."""
+    import pandas as pd
+
     positions = sorted({line_map.position_of_record(record): (expected, seen) for record, expected, seen in long_rows}.items())
     total = len(table) + len(positions)
     slots = np.ones(total, dtype=bool)
@@ -229,10 +269,10 @@ def _with_long_rows(table: pd.DataFrame, long_rows, offset: int, line_map: LineM
     return out
 
 
-def _found_ids(frame: pd.DataFrame, columns) -> set[str]:
+def _found_ids(frame, columns) -> set[str]:
     if columns and "roi_id" in columns:
         return {"roi_id"}
-    lowered = {str(c).strip().lower().lstrip("\ufeff") for c in frame.columns}
+    lowered = {str(c).strip().lower().lstrip("\ufeff") for c in (frame.columns if hasattr(frame, "columns") else frame)}
     return {"roi_id"} if lowered & {k for k, v in _boxes.OTHER_ALIASES.items() if v == "roi_id"} else set()
 
 

@@ -69,6 +69,7 @@ def read_instances(path, skip_crowd: bool = False, image_size=None, stdin=None) 
         raise InputError(f"{name}: not COCO instances JSON (roiloss masks reads a COCO annotation file "
                          "whose annotations have a segmentation)")
     table, notes = read_coco(data, name, skip_crowd=skip_crowd)
+    table = table.to_pandas()
     segments = read_segmentations(data, name)
     table = normalise(table, image_size=image_size)
     positions = table["position"].to_numpy()

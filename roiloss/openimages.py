@@ -17,7 +17,6 @@ import io
 from typing import Iterator
 
 import numpy as np
-import pandas as pd
 
 from .errors import InputError
 
@@ -33,6 +32,8 @@ def is_open_images(header: str) -> bool:
 def read_image_sizes(path) -> dict[str, tuple[float, float]]:
     """``{image_id: (width, height)}`` from a CSV with columns ``image_id`` (or ``ImageID``,
     ``file_name``...), ``width`` and ``height`` (or ``image_width``, ``image_height``)."""
+    import pandas as pd
+
     from .inputs import load_bytes
 
     name = str(path)

@@ -23,11 +23,10 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import numpy as np
-import pandas as pd
 
 from . import boxes as _boxes
+from .box_table import BoxTable, as_numpy
 from .choices import INPUT_FORMATS
-from .coco import read_coco
 from .delimited import LineMap, parse_columns, read_csv, sniff_delimiter  # noqa: F401  (LineMap, parse_columns, sniff_delimiter: public here)
 from .geometry import parse_size
 from .errors import InputError
@@ -43,7 +42,7 @@ class Source:
 
     name: str
     format: str
-    chunks: Iterator[pd.DataFrame]
+    chunks: Iterator  # of BoxTable (or, from pandas-based readers, DataFrame) chunks
     notes: dict[str, Any] = field(default_factory=dict)
     lines: Any = None  # CSV: a LineMap, JSON Lines: its line map (data row -> line of the file)
     progress: Callable[[], tuple[int, int]] | None = None  # () -> (done, total), in ``unit``
@@ -91,6 +90,8 @@ def open_boxes(path: str, input_format: str | None = None, columns: dict[str, st
         return data if data is not None else _read_all(path, name)
 
     if fmt == "coco":
+        from .coco import read_coco
+
         with mapped_file(path, name) if data is None else contextlib.nullcontext(data) as content:
             table, notes = read_coco(content, name, skip_crowd=skip_crowd)
         return _whole(name, label, table, notes, chunk_rows)
@@ -127,7 +128,8 @@ def open_boxes(path: str, input_format: str | None = None, columns: dict[str, st
     if fmt == "openimages":
         from .openimages import open_images_chunks
 
-        chunks = open_images_chunks(chunks, name, _sizes(image_sizes), parse_size(image_size))
+        frames = (c.to_pandas() if isinstance(c, BoxTable) else c for c in chunks)  # it converts DataFrames
+        chunks = open_images_chunks(frames, name, _sizes(image_sizes), parse_size(image_size))
     return Source(name, label, chunks, {}, lines, progress, "bytes")
 
 
@@ -163,22 +165,22 @@ def _sizes(image_sizes):
     return read_image_sizes(image_sizes)
 
 
-def _fill_sizes(table: pd.DataFrame, sizes: dict) -> pd.DataFrame:
+def _fill_sizes(table: BoxTable, sizes: dict) -> BoxTable:
     """Image sizes by ``image_id`` where the input gave none."""
     if not sizes or not len(table):
         return table
-    keys = table["image_id"].astype(str)
+    missing = (np.nan, np.nan)
+    known = np.array([sizes.get(str(k), missing) for k in as_numpy(table["image_id"])], dtype=float).reshape(-1, 2)
     for side, index in (("image_width", 0), ("image_height", 1)):
-        known = keys.map(lambda k: sizes.get(k, (np.nan, np.nan))[index]).to_numpy(dtype=float)
-        current = table[side].to_numpy(dtype=float) if side in table.columns else np.full(len(table), np.nan)
-        table[side] = np.where(np.isnan(current), known, current)
+        current = _boxes.numbers(table[side]) if side in table else np.full(len(table), np.nan)
+        table[side] = np.where(np.isnan(current), known[:, index], current)
     return table
 
 
 def iter_boxes(path, format: str | None = None, columns: dict[str, str] | None = None, skip_crowd: bool = False,
                strict: bool = False, image_size=None, chunk_rows: int = CHUNK_ROWS, stdin=None, image_sizes=None,
                images=None, min_score: float | None = None, source_column: bool | None = None) -> Source:
-    """Open box files and stream them as validated canonical tables.
+    """Open box files and stream them as validated canonical tables (DataFrames).
 
     Args:
         path: a file path, ``"-"`` for standard input, a Pascal VOC or YOLO directory, a glob
@@ -204,6 +206,19 @@ def iter_boxes(path, format: str | None = None, columns: dict[str, str] | None =
         ``difficult`` and ``truncated``, detections ``score``, several inputs ``source``). A chunk
         never spans two files.
     """
+    source = iter_box_tables(path, format=format, columns=columns, skip_crowd=skip_crowd, strict=strict,
+                             image_size=image_size, chunk_rows=chunk_rows, stdin=stdin, image_sizes=image_sizes,
+                             images=images, min_score=min_score, source_column=source_column)
+    source.chunks = (table.to_pandas() for table in source.chunks)
+    return source
+
+
+def iter_box_tables(path, format: str | None = None, columns: dict[str, str] | None = None, skip_crowd: bool = False,
+                    strict: bool = False, image_size=None, chunk_rows: int = CHUNK_ROWS, stdin=None,
+                    image_sizes=None, images=None, min_score: float | None = None,
+                    source_column: bool | None = None) -> Source:
+    """:func:`iter_boxes` with chunks as :class:`~roiloss.box_table.BoxTable` (the same columns as
+    numpy arrays): plain CSV and COCO files are then read without importing pandas."""
     image_size = parse_size(image_size)
     if format is not None and format not in FORMATS:
         raise _unknown_format(format)
@@ -240,13 +255,13 @@ def iter_boxes(path, format: str | None = None, columns: dict[str, str] | None =
 
 
 def _validated(source: Source, sizes, image_size, strict: bool, with_source: bool,
-               min_score: float | None, uniform: bool = False) -> Iterator[pd.DataFrame]:
+               min_score: float | None, uniform: bool = False) -> Iterator[BoxTable]:
     for chunk in source.chunks:
-        table = _boxes.normalise(_fill_sizes(chunk, sizes), image_size=image_size)
-        if min_score is not None and "score" in table.columns:
+        table = _boxes.normalise_columns(_fill_sizes(BoxTable.of(chunk), sizes), image_size=image_size)
+        if min_score is not None and "score" in table:
             with np.errstate(invalid="ignore"):
-                low = table["score"].to_numpy(dtype=float) < float(min_score)  # no score (NaN): kept
-            table = table[~low].reset_index(drop=True)
+                low = _boxes.numbers(table["score"]) < float(min_score)  # no score (NaN): kept
+            table = table.take(~low)
             source.notes["skipped_low_score"] = source.notes.get("skipped_low_score", 0) + int(low.sum())
         if strict:
             _raise_first_invalid(table, source)
@@ -260,20 +275,23 @@ def _validated(source: Source, sizes, image_size, strict: bool, with_source: boo
 EXTRAS = {"iscrowd": "Int64", "difficult": "Int64", "truncated": "Int64", "score": "float64"}
 
 
-def _with_extras(table: pd.DataFrame, name: str) -> pd.DataFrame:
+def _with_extras(columns: BoxTable, name: str) -> BoxTable:
     """Every input's rows with the same columns, so that chunks of different formats write one CSV:
     ``iscrowd, difficult, truncated, score`` (empty where the input has none), then ``source``."""
+    import pandas as pd
+
+    table = columns.to_pandas()
     for column, dtype in EXTRAS.items():
         table[column] = table[column].astype(dtype) if column in table.columns else pd.array(
             [None] * len(table), dtype=dtype)
     table["source"] = name
     first = [c for c in table.columns if c not in EXTRAS and c != "source"]
-    return table[first + list(EXTRAS) + ["source"]]
+    return BoxTable.of(table[first + list(EXTRAS) + ["source"]])
 
 
 def read_boxes(path, format: str | None = None, columns: dict[str, str] | None = None, skip_crowd: bool = False,
                strict: bool = False, image_size=None, image_sizes=None, images=None, min_score: float | None = None,
-               source_column: bool | None = None) -> pd.DataFrame:
+               source_column: bool | None = None):
     """Read box files into one canonical table (see :func:`iter_boxes` for the arguments).
 
     Example:
@@ -287,20 +305,26 @@ def read_boxes(path, format: str | None = None, columns: dict[str, str] | None =
                         image_size=image_size, image_sizes=image_sizes, images=images, min_score=min_score,
                         source_column=source_column)
     tables = list(source.chunks)
-    return pd.concat(tables, ignore_index=True) if tables else _boxes.normalise(np.zeros((0, 4)))
+    if not tables:
+        return _boxes.normalise(np.zeros((0, 4)))
+    import pandas as pd
+
+    return pd.concat(tables, ignore_index=True)
 
 
-def place(table: pd.DataFrame, row: int, fmt: str, lines=None, places: list[str] | None = None) -> str:
-    """Where box ``row`` of a chunk stands in its file: ``line N``, ``$.annotations[i].field``,
-    ``$[i].bbox``, ``row N`` or, for VOC and YOLO, ``file: object N`` / ``file: line N``."""
-    position = int(table["position"].iat[row]) if "position" in table.columns else row
+def place(table, row: int, fmt: str, lines=None, places: list[str] | None = None) -> str:
+    """Where box ``row`` of a chunk (a DataFrame or BoxTable) stands in its file: ``line N``,
+    ``$.annotations[i].field``, ``$[i].bbox``, ``row N`` or, for VOC and YOLO,
+    ``file: object N`` / ``file: line N``."""
+    position = int(as_numpy(table["position"])[row]) if "position" in table.columns else row
     if places is not None and position < len(places):
         return places[position]
+    reason = as_numpy(table["invalid"])[row]
     if fmt == "coco":
-        field_ = "image_id" if table["invalid"].iat[row] in ("unknown-image", "bad image size") else "bbox"
+        field_ = "image_id" if reason in ("unknown-image", "bad image size") else "bbox"
         return f"$.annotations[{position}].{field_}"
     if fmt == "coco-results":
-        field_ = "image_id" if table["invalid"].iat[row] in ("unknown-image", "bad image size") else "bbox"
+        field_ = "image_id" if reason in ("unknown-image", "bad image size") else "bbox"
         return f"$[{position}].{field_}"
     if fmt in ("parquet", "arrow"):
         return f"row {position + 1}"
@@ -309,13 +333,15 @@ def place(table: pd.DataFrame, row: int, fmt: str, lines=None, places: list[str]
     return f"line {lines.line(position) if lines is not None else position + 2}"
 
 
-def _raise_first_invalid(table: pd.DataFrame, source: Source) -> None:
-    bad = np.flatnonzero(table["invalid"].to_numpy(dtype=object) != "")
+def _raise_first_invalid(table: BoxTable, source: Source) -> None:
+    reasons = np.asarray(table["invalid"], dtype=object)
+    bad = np.flatnonzero(reasons != "")
     if len(bad):
-        rows = f"{int(table['position'].iat[0])}-{int(table['position'].iat[-1])}" if "position" in table else "all"
+        position = as_numpy(table["position"]) if "position" in table else None
+        rows = f"{int(position[0])}-{int(position[-1])}" if position is not None else "all"
         where = place(table, bad[0], source.format, source.lines, source.places)
         prefix = "" if source.places is not None else f"{source.name}: "
-        raise InputError(f"{prefix}{where}: invalid box ({table['invalid'].iat[bad[0]]}) "
+        raise InputError(f"{prefix}{where}: invalid box ({reasons[bad[0]]}) "
                          f"[strict; {len(bad)} invalid among boxes {rows}]")
 
 
@@ -341,6 +367,10 @@ def sniff_format(head: bytes, name: str = "") -> str:
     return sniff(head, name)
 
 
-def _split(table: pd.DataFrame, rows: int) -> Iterator[pd.DataFrame]:
+def _split(table, rows: int) -> Iterator:
+    """A whole table (DataFrame or BoxTable) in chunks of ``rows``."""
     for start in range(0, max(len(table), 1), rows):
-        yield table.iloc[start:start + rows].reset_index(drop=True)
+        if isinstance(table, BoxTable):
+            yield table.slice(start, start + rows)
+        else:
+            yield table.iloc[start:start + rows].reset_index(drop=True)

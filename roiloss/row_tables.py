@@ -9,9 +9,9 @@ methods.
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 
 from .analysis import Rows, passed_through
+from .box_table import as_numpy, missing, numbers
 from .csvtext import SharedLead
 from .methods import METHODS
 from .metrics import METRICS
@@ -35,7 +35,7 @@ def row_tables(rows: Rows) -> SharedLead:
 
     lead = {c: _arrow_column(table[c], k) for c in ("roi_id", "image_id", "category")}
     for c in ("x1", "y1", "x2", "y2"):
-        lead[c] = _number(np.repeat(table[c].to_numpy(dtype=float), k))
+        lead[c] = _number(np.repeat(numbers(table[c]), k))
     if semantics.resize.active:
         if rows.shorts[0] is not None:
             lead["short_side"] = _number(np.tile(np.asarray(rows.shorts, dtype=float), n))
@@ -80,13 +80,15 @@ def _number(values, integer: bool = False):
     return pa.array(values, from_pandas=True)
 
 
-def _arrow_column(column: pd.Series, repeat: int):
-    """A column of the box table as Arrow, each value ``repeat`` times (mixed Python types become text)."""
+def _arrow_column(column, repeat: int):
+    """A column of the box table (numpy or pandas array) as Arrow, each value ``repeat`` times
+    (mixed Python types become text)."""
     import pyarrow as pa
 
-    values = column.array if isinstance(column.dtype, pd.StringDtype) else column.to_numpy()  # Arrow strings stay
     try:
-        array = pa.array(values, from_pandas=True)
+        array = pa.array(column, from_pandas=True)
     except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
-        array = pa.array([None if pd.isna(v) else str(v) for v in values], type=pa.string())
+        values = np.asarray(as_numpy(column), dtype=object)
+        array = pa.array([None if gone else str(v) for v, gone in zip(values, missing(values))],
+                         type=pa.string())
     return array if repeat == 1 else array.take(np.repeat(np.arange(len(array)), repeat))

@@ -10,7 +10,6 @@ bitmap, so 16 M boxes x 3 methods take about 600 MB; the statistics are those of
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 
 STAT_METRICS = ["lost_frac", "gained_frac", "outside_weight", "shift_px"]
 STATISTICS = ["mean", "median", "p95", "max"]
@@ -33,8 +32,10 @@ def _describe(values: np.ndarray) -> dict[str, float]:
     return {"mean": mean, "median": float(median), "p95": float(p95), "max": maximum}
 
 
-def flag_masks(flags: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """(invalid, sub-cell) per row, looked up once per distinct flags value."""
+def flag_masks(flags) -> tuple[np.ndarray, np.ndarray]:
+    """(invalid, sub-cell) per row of a ``flags`` Series, looked up once per distinct value."""
+    import pandas as pd
+
     if isinstance(flags.dtype, pd.CategoricalDtype):
         codes, values = flags.cat.codes.to_numpy(), flags.cat.categories
     else:
@@ -61,7 +62,7 @@ class Accumulator:
     def add(self, frame) -> None:
         """Add a chunk: the rows of :func:`roiloss.analyze` (a DataFrame) or their arrays
         (:class:`roiloss.analysis.Rows`, no per-row DataFrame built)."""
-        if not isinstance(frame, pd.DataFrame):
+        if not hasattr(frame, "groupby"):
             self._add_rows(frame)
             return
         keys = ["method"] + ([self.by] if self.by else [])
@@ -111,9 +112,16 @@ class Accumulator:
     def _part(self, key: tuple) -> dict[str, list]:
         return self.parts.setdefault(key, {name: [] for name in COUNTS + (STAT_METRICS if self.values else [])})
 
-    def summary(self) -> pd.DataFrame:
-        """One row per method (and group): counts, the share losing anything, the statistics of
-        each metric. Needs one float64 copy of one metric's values at a time."""
+    def summary(self):
+        """One row per method (and group) as a DataFrame: counts, the share losing anything, the
+        statistics of each metric (:meth:`records`)."""
+        import pandas as pd
+
+        return pd.DataFrame(self.records())
+
+    def records(self) -> list[dict]:
+        """The rows of :meth:`summary` as dicts, without pandas. Needs one float64 copy of one
+        metric's values at a time."""
         rows = []
         for key, part in self.parts.items():
             row = {"method": key[0]}
@@ -127,7 +135,7 @@ class Accumulator:
                 for stat, value in statistics.items():
                     row[f"{metric}_{stat}"] = value
             rows.append(row)
-        return pd.DataFrame(rows)
+        return rows
 
 
 def _pack(values: np.ndarray, store: "_Blocks") -> tuple[int, np.ndarray, np.ndarray | None]:
@@ -183,7 +191,7 @@ class _Blocks:
         return _Blocks, ()
 
 
-def summarize(frame: pd.DataFrame, by: str | None = None) -> pd.DataFrame:
+def summarize(frame, by: str | None = None):
     """Summary of a whole result frame of :func:`roiloss.analyze`, one row per method (and group)."""
     accumulator = Accumulator(by=by)
     accumulator.add(frame)

@@ -10,7 +10,6 @@ import os
 import sys
 
 import numpy as np
-import pandas as pd
 from rich import box as boxes
 from rich.console import Console
 from rich.markup import escape
@@ -53,10 +52,15 @@ def new_table(title: str | None = None, **options) -> Table:
 
 
 def _text(value) -> str:
-    return escape(compact(value)) if value is not None and value is not pd.NA else "-"
+    return escape(compact(value))
 
 
-def counts_table(summary: pd.DataFrame, by: str | None = None, title: str = "Boxes per method") -> Table:
+def _records(rows) -> list[dict]:
+    """Rows as dicts: a list of dicts as is, a DataFrame's rows."""
+    return rows.to_dict("records") if hasattr(rows, "to_dict") else list(rows)
+
+
+def counts_table(summary, by: str | None = None, title: str = "Boxes per method") -> Table:
     """Per method (and group): boxes, share losing anything, sub-cell and invalid counts."""
     table = new_table(title)
     table.add_column("method", no_wrap=True)
@@ -64,14 +68,14 @@ def counts_table(summary: pd.DataFrame, by: str | None = None, title: str = "Box
         table.add_column(by, justify="right", no_wrap=True)
     for name in ("boxes", "lost>0", "sub-cell", "invalid"):
         table.add_column(name, justify="right", no_wrap=True)
-    for _, row in summary.iterrows():
+    for row in _records(summary):
         cells = [escape(str(row["method"]))] + ([_text(row[by])] if by else [])
         cells += [str(row["boxes"]), number(row["lost_any_share"]), str(row["sub_cell"]), str(row["invalid"])]
         table.add_row(*cells)
     return table
 
 
-def summary_table(summary: pd.DataFrame, by: str | None = None, title: str = "Metrics per method") -> Table:
+def summary_table(summary, by: str | None = None, title: str = "Metrics per method") -> Table:
     """One row per method (and group) and metric: mean, median, p95, max. Fits 80 columns."""
     table = new_table(title)
     table.add_column("method", no_wrap=True)
@@ -80,7 +84,7 @@ def summary_table(summary: pd.DataFrame, by: str | None = None, title: str = "Me
     table.add_column("metric", no_wrap=True)
     for name in ("mean", "median", "p95", "max"):
         table.add_column(name, justify="right", no_wrap=True)
-    for _, row in summary.iterrows():
+    for row in _records(summary):
         for i, metric in enumerate(STAT_METRICS):
             digits = 1 if metric == "shift_px" else 3
             head = [escape(str(row["method"])) if i == 0 else ""] + ([_text(row[by]) if i == 0 else ""] if by else [])
@@ -89,12 +93,12 @@ def summary_table(summary: pd.DataFrame, by: str | None = None, title: str = "Me
     return table
 
 
-def level_table(summary: pd.DataFrame, title: str = "Per pyramid level (means)") -> Table:
+def level_table(summary, title: str = "Per pyramid level (means)") -> Table:
     """Per method and level: boxes, share losing anything and the mean of each metric. Fits 80 columns."""
     table = new_table(title)
     for name in ("method", "level", "boxes", "lost>0", "lost", "gained", "outside", "shift"):
         table.add_column(name, justify="left" if name == "method" else "right", no_wrap=True)
-    for _, row in summary.iterrows():
+    for row in _records(summary):
         table.add_row(escape(str(row["method"])), _text(row["level"]), str(row["boxes"]), number(row["lost_any_share"]),
                       number(row["lost_frac_mean"]), number(row["gained_frac_mean"]),
                       number(row["outside_weight_mean"]), number(row["shift_px_mean"], 1))
@@ -108,19 +112,22 @@ WIDE_COLUMNS = [("image_id", "image"), ("category", "category"), ("box", "box (x
                 ("empty_bins", "empty")]
 
 
-def rows_table(rows: pd.DataFrame, total: int, width: int = 80, wide: bool = False) -> Table:
-    """The first per-box rows; at ``width`` >= 120 (or ``wide``) with image, category, box and empty bins."""
+def rows_table(rows, total: int, width: int = 80, wide: bool = False) -> Table:
+    """The first per-box rows (dicts, or a DataFrame); at ``width`` >= 120 (or ``wide``) with
+    image, category, box and empty bins."""
+    rows = _records(rows)
+    names = set(rows[0]) if rows else set()
     shown = len(rows)
     more = ", --rows N for more" if total > shown else ""
     table = new_table(f"Per-box rows: {shown} of {total}{more} (shift in input px)")
-    columns = [c for c in ROW_COLUMNS if c[0] in rows.columns]
+    columns = [c for c in ROW_COLUMNS if c[0] in names]
     if wide or width >= WIDE:
-        columns[1:1] = [c for c in WIDE_COLUMNS if c[0] in rows.columns or c[0] == "box"]
+        columns[1:1] = [c for c in WIDE_COLUMNS if c[0] in names or c[0] == "box"]
     for name, header in columns:
         numeric = name not in ("method", "flags", "image_id", "category", "box")
         table.add_column(header, justify="right" if numeric else "left", no_wrap=name not in ("flags", "category"),
                          overflow="fold")
-    for _, row in rows.iterrows():
+    for row in rows:
         cells = []
         for name, _ in columns:
             if name == "box":
@@ -135,7 +142,7 @@ def rows_table(rows: pd.DataFrame, total: int, width: int = 80, wide: bool = Fal
     return table
 
 
-def constant_columns(frame: pd.DataFrame, names) -> tuple[pd.DataFrame, str]:
+def constant_columns(frame, names) -> tuple[pd.DataFrame, str]:
     """Drop the columns of ``names`` that hold one value in every row; return the rest and a line
     stating the dropped ones (``method roialign | stride 16``), so narrow terminals fit the table."""
     same = [c for c in names if c in frame.columns and len(frame) and frame[c].astype(str).nunique() == 1]
@@ -143,8 +150,10 @@ def constant_columns(frame: pd.DataFrame, names) -> tuple[pd.DataFrame, str]:
     return frame.drop(columns=same), text
 
 
-def frame_table(frame: pd.DataFrame, title: str | None = None) -> Table:
+def frame_table(frame, title: str | None = None) -> Table:
     """Any DataFrame as a table (grid rows, presets, methods); text columns wrap."""
+    import pandas as pd
+
     table = new_table(title)
     for column in frame.columns:
         numeric = pd.api.types.is_numeric_dtype(frame[column].dtype) and not pd.api.types.is_bool_dtype(frame[column].dtype)
@@ -154,7 +163,7 @@ def frame_table(frame: pd.DataFrame, title: str | None = None) -> Table:
     return table
 
 
-def record_list(frame: pd.DataFrame, key: str):
+def record_list(frame, key: str):
     """A catalogue (methods, presets) as one block per row: the key in bold, then ``field  value``
     lines whose values wrap at word boundaries. Reads at any width, unlike a wide table."""
     from rich.console import Group
@@ -192,9 +201,11 @@ def worst_table(result) -> Table:
     return table
 
 
-def grid_view(frame: pd.DataFrame) -> pd.DataFrame:
+def grid_view(frame):
     """A grid listing for the terminal: ``(y, x)`` pairs in one column each (bin, sample, point,
     cell, rectangle), so every detail level fits 80 columns. The CSV/JSON output keeps the columns."""
+    import pandas as pd
+
     if not len(frame):
         return frame
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import math
+import sys
 
 import numpy as np
-import pandas as pd
 
 
 def plain(value):
@@ -14,7 +14,7 @@ def plain(value):
         return {str(k): plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [plain(v) for v in value]
-    if value is pd.NA or value is None:
+    if value is None or _is_na(value):
         return None
     if isinstance(value, np.generic):
         value = value.item()
@@ -23,7 +23,13 @@ def plain(value):
     return value
 
 
-def plain_record(series: pd.Series) -> dict:
+def _is_na(value) -> bool:
+    """``pandas.NA`` (no value can be it while pandas is not imported)."""
+    pandas = sys.modules.get("pandas")
+    return pandas is not None and value is pandas.NA
+
+
+def plain_record(series) -> dict:
     """One DataFrame row as a dict of plain values."""
     return {str(k): plain(v) for k, v in series.items()}
 

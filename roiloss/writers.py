@@ -12,12 +12,9 @@ import stat
 import sys
 import tempfile
 from collections import deque
-from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
-import msgspec
 import numpy as np
-import pandas as pd
 
 from .csvtext import SharedLead, csv_bytes
 from .errors import OutputError
@@ -77,8 +74,10 @@ def _umask() -> int:
     return mask
 
 
-def _column_values(series: pd.Series) -> list:
+def _column_values(series) -> list:
     """A column as plain Python values, missing -> None."""
+    import pandas as pd
+
     if pd.api.types.is_float_dtype(series.dtype):
         values = series.to_numpy(dtype=float)
         out = values.astype(object)
@@ -87,7 +86,7 @@ def _column_values(series: pd.Series) -> list:
     return series.astype(object).where(series.notna(), None).tolist()
 
 
-def arrow_table(frame: pd.DataFrame):
+def arrow_table(frame):
     """A DataFrame as an Arrow table for Arrow's CSV writer (about 8x faster than ``DataFrame.to_csv``).
 
     Columns of mixed Python types (ids that are numbers in one row and names in another) become text.
@@ -100,11 +99,13 @@ def arrow_table(frame: pd.DataFrame):
         try:
             arrays.append(pa.array(column, from_pandas=True))
         except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+            import pandas as pd
+
             arrays.append(pa.array([None if pd.isna(v) else str(v) for v in column], type=pa.string()))
     return pa.Table.from_arrays(arrays, names=[str(c) for c in frame.columns])
 
 
-def records(frame: pd.DataFrame) -> list[dict]:
+def records(frame) -> list[dict]:
     names = list(frame.columns)
     columns = [_column_values(frame[name]) for name in names]
     return [dict(zip(names, row)) for row in zip(*columns)]
@@ -116,7 +117,11 @@ def _encode(value):
     raise NotImplementedError(f"cannot encode {type(value).__name__}")
 
 
-_ENCODER = msgspec.json.Encoder(enc_hook=_encode)
+@functools.cache
+def _encoder():
+    import msgspec
+
+    return msgspec.json.Encoder(enc_hook=_encode)
 
 
 ENCODERS = min(os.cpu_count() or 1, 2)  # threads that encode chunks in the background
@@ -141,9 +146,11 @@ class TableWriter:
         if fmt not in MACHINE_FORMATS:
             raise ValueError(f"unknown format {fmt!r}")
         self.stream, self.fmt, self.rows, self.header_written = stream, fmt, 0, False
+        from concurrent.futures import ThreadPoolExecutor
+
         self._encoders = ThreadPoolExecutor(threads) if background else None
         self._writer = ThreadPoolExecutor(1) if background else None  # one thread: writes in order
-        self._pending: deque[list[Future]] = deque()  # per chunk in flight, the writes of its pieces
+        self._pending: deque[list] = deque()  # per chunk in flight, the Futures writing its pieces
         self._failed = False
 
     def write(self, chunk) -> None:
@@ -168,14 +175,14 @@ class TableWriter:
             encode = _jsonl_bytes if self.fmt == "jsonl" else functools.partial(_json_bytes, first=self.rows == 0)
             self.rows += len(chunk)
             return [functools.partial(encode, chunk)]
-        table = arrow_table(chunk) if isinstance(chunk, pd.DataFrame) else chunk
+        table = arrow_table(chunk) if hasattr(chunk, "iloc") else chunk  # a DataFrame
         self.rows += table.num_rows
         group = table.per_lead if isinstance(table, SharedLead) else 1  # a piece holds whole leads
         step = max(SLICE_ROWS // group, 1) * group
         pieces = [functools.partial(csv_bytes, table.slice(start, step)) for start in range(0, table.num_rows, step)]
         return ([functools.partial(csv_bytes, table.schema.empty_table(), header=True)] if first else []) + pieces
 
-    def _write_piece(self, encoding: Future) -> None:
+    def _write_piece(self, encoding) -> None:
         if self._failed:
             return
         try:
@@ -211,17 +218,17 @@ class TableWriter:
             self.stream.write(b"[\n]\n" if self.rows == 0 else b"\n]\n")
 
 
-def _jsonl_bytes(frame: pd.DataFrame) -> bytes:
-    lines = [_ENCODER.encode(r) for r in records(frame)]
+def _jsonl_bytes(frame) -> bytes:
+    lines = [_encoder().encode(r) for r in records(frame)]
     return b"\n".join(lines) + b"\n" if lines else b""
 
 
-def _json_bytes(frame: pd.DataFrame, first: bool) -> bytes:
+def _json_bytes(frame, first: bool) -> bytes:
     """The records of ``frame`` as array elements: ``[`` before the first record of the document."""
-    return b"".join((b"[\n" if first and i == 0 else b",\n") + _ENCODER.encode(r) for i, r in enumerate(records(frame)))
+    return b"".join((b"[\n" if first and i == 0 else b",\n") + _encoder().encode(r) for i, r in enumerate(records(frame)))
 
 
-def write_frame(frame: pd.DataFrame, path: str | None, fmt: str) -> None:
+def write_frame(frame, path: str | None, fmt: str) -> None:
     """Write one whole DataFrame atomically."""
     with atomic_output(path, binary=True) as stream:
         writer = TableWriter(stream, fmt)

@@ -22,7 +22,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from .errors import InputError
 
@@ -153,6 +152,8 @@ def parse_line(line: str) -> tuple[list[float], str]:
 
 def read_yolo(path: Path, image_size=None, sizes=None) -> tuple[pd.DataFrame, dict, list[str]]:
     """The canonical table of a YOLO label folder or file, what was found, and each box's place."""
+    import pandas as pd
+
     files = [path] if path.is_file() else label_files(path)
     if not files:
         raise InputError(f"{path}: no YOLO label files (.txt) in this directory")

@@ -65,7 +65,8 @@ def _read(document, monkeypatch=None):
     data = json.dumps(document).encode()
     if monkeypatch is not None:
         monkeypatch.setattr(coco, "_typed_columns", lambda _: None)
-    return coco.read_coco(data, "instances.json")
+    table, notes = coco.read_coco(data, "instances.json")
+    return table.to_pandas(), notes
 
 
 @pytest.mark.parametrize("case", list(CASES))

@@ -1,13 +1,32 @@
-"""The commands: each parses its options (:mod:`.options`), makes one library call, prints or writes."""
+"""The commands: each parses its options (:mod:`.options`), makes one library call, prints or writes.
 
-from .analyze import analyze
-from .audit import audit
-from .catalogue import methods, presets
-from .compare import compare
-from .explain import explain_config
-from .grid import grid
-from .masks import masks
-from .report import report
-from .sweep import sweep
+A command's module is imported only when the command runs (or help lists it): ``roiloss analyze``
+does not pay for the options of ``grid`` or ``masks``.
+"""
 
-COMMANDS = [analyze, grid, audit, methods, presets, explain_config, report, sweep, compare, masks]
+from __future__ import annotations
+
+import importlib
+
+import click
+
+# command name -> (module, function), in this package
+COMMANDS = {
+    "analyze": ("analyze", "analyze"), "audit": ("audit", "audit"), "compare": ("compare", "compare"),
+    "explain-config": ("explain", "explain_config"), "grid": ("grid", "grid"), "masks": ("masks", "masks"),
+    "methods": ("catalogue", "methods"), "presets": ("catalogue", "presets"), "report": ("report", "report"),
+    "sweep": ("sweep", "sweep"),
+}
+
+
+class LazyGroup(click.Group):
+    """A click group whose commands are imported on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *COMMANDS})
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in COMMANDS:
+            return super().get_command(ctx, name)
+        module, function = COMMANDS[name]
+        return getattr(importlib.import_module(f"{__name__}.{module}"), function)

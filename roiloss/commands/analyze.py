@@ -49,14 +49,14 @@ def analyze(ctx, input, fmt, output, rows, wide, progress, by, **options):
     """
     from ..analysis import analyze_rows
     from ..prefetch import prefetch
-    from ..readers import iter_boxes
+    from ..readers import iter_box_tables
     from ..row_tables import row_tables
     from ..stats import Accumulator
     from ..writers import TableWriter, atomic_output
 
     check_output_format(ctx, fmt, output)
     semantics, reading = resolve_options(ctx, options)
-    source = iter_boxes(list(input), **reading, source_column=True if by == "source" else None, chunk_rows=CHUNK_ROWS)
+    source = iter_box_tables(list(input), **reading, source_column=True if by == "source" else None, chunk_rows=CHUNK_ROWS)
     source.chunks = prefetch(source.chunks)  # the next chunk is read while this one is analysed
     tables = with_progress(source, progress)
     accumulator = Accumulator(values=fmt == "table")  # for machine output: the counts on stderr only
@@ -70,16 +70,16 @@ def analyze(ctx, input, fmt, output, rows, wide, progress, by, **options):
             if by_level:
                 by_level.add(result)
             if by_source is not None and len(table):
-                by_source.setdefault(str(table["source"].iat[0]), Accumulator()).add(result)
-            if sum(len(h) for h in head) < rows:
-                head.append(result.frame(limit=rows))
+                by_source.setdefault(str(table["source"][0]), Accumulator()).add(result)
+            if len(head) < rows:
+                head += result.records(limit=rows - len(head))
             total += len(result)
         from ..terminal import console, counts_table, level_table, rows_table, summary_table
 
         with atomic_output(output) as stream:
             out = console(stream)
             out.print(f"roiloss {__version__} | {escape(source.name)} ({source.format}) | {escape(semantics.describe())}")
-            summary = accumulator.summary()
+            summary = accumulator.records()
             out.print(counts_table(summary))
             if by_source:
                 per, folder = _per_source(by_source, semantics.methods)
@@ -87,12 +87,11 @@ def analyze(ctx, input, fmt, output, rows, wide, progress, by, **options):
                                        + (f" (in {escape(folder)})" if folder else "")))
             out.print(summary_table(summary))
             if by_level:
-                levels = by_level.summary().sort_values(["method", "level"], kind="stable")
+                levels = sorted(by_level.records(), key=lambda row: (row["method"], row["level"]))
                 out.print(level_table(levels))
             if rows and total:
-                import pandas as pd
                 wide_out = console(stream, width=max(out.width, 160)) if wide else out  # as wide as the rows need
-                wide_out.print(rows_table(pd.concat(head).head(rows), total, width=wide_out.width, wide=wide))
+                wide_out.print(rows_table(head, total, width=wide_out.width, wide=wide))
     else:  # CSV straight from the arrays through Arrow; encoded and written on other threads
         with atomic_output(output, binary=True) as stream:
             writer = TableWriter(stream, fmt, background=True)
@@ -103,7 +102,7 @@ def analyze(ctx, input, fmt, output, rows, wide, progress, by, **options):
                     writer.write(row_tables(result) if fmt == "csv" else result.frame())
             finally:
                 writer.close()
-        summary = accumulator.summary()
+        summary = accumulator.records()
     report_counts(summary, source)
 
 
@@ -112,8 +111,6 @@ def _per_source(accumulators: dict, methods):
     relative to their common folder, and that folder (``""`` when none)."""
     import os
 
-    import pandas as pd
-
     names = list(accumulators)
     try:
         folder = os.path.commonpath(names) if len(names) > 1 and all(os.sep in n for n in names) else ""
@@ -121,6 +118,6 @@ def _per_source(accumulators: dict, methods):
         folder = ""
     folder = folder if folder and folder not in names else os.path.dirname(folder)
     shown = {n: os.path.relpath(n, folder) if folder else n for n in names}
-    per = pd.concat([a.summary().assign(source=shown[n]) for n, a in accumulators.items()], ignore_index=True)
-    order = pd.Categorical(per["method"].astype(str), categories=list(dict.fromkeys(map(str, methods))))
-    return per.iloc[order.codes.argsort(kind="stable")].reset_index(drop=True), folder + os.sep if folder else ""
+    per = [{**row, "source": shown[n]} for n, a in accumulators.items() for row in a.records()]
+    order = {method: i for i, method in enumerate(dict.fromkeys(map(str, methods)))}
+    return sorted(per, key=lambda row: order[str(row["method"])]), folder + os.sep if folder else ""

@@ -56,13 +56,14 @@ def with_progress(source, enabled: bool | None, verb: str = "analysing"):
             yield table
 
 
-def report_counts(summary, source) -> None:
-    """One stderr line about invalid and skipped boxes, so nothing is lost silently."""
+def report_counts(summary: list[dict], source) -> None:
+    """One stderr line about invalid and skipped boxes, so nothing is lost silently (``summary``:
+    :meth:`roiloss.stats.Accumulator.records`)."""
     parts = []
-    if not len(summary):
+    if not summary:
         parts.append(f"{source.name}: the input holds no boxes")
     else:
-        first = summary.iloc[0]
+        first = summary[0]
         if first["invalid"]:
             parts.append(f"{first['invalid']} of {first['boxes']} boxes are invalid (flags invalid:<reason>, "
                          "metrics empty; --strict makes this an error)")

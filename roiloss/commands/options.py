@@ -77,7 +77,7 @@ def _load_config(ctx: click.Context, param, value):
         path = Path(value) if value else config.find_pyproject()
         if path is None:
             return value
-        settings = config.load(path, ctx.info_name, tuple(ctx.parent.command.commands) if ctx.parent else ())
+        settings = config.load(path, ctx.info_name, tuple(ctx.parent.command.list_commands(ctx.parent)) if ctx.parent else ())
     except config.ConfigError as error:
         raise click.BadParameter(str(error), ctx=ctx, param=param) from None
     # keys are the long option names: --check -> check, --sampling-ratio -> sampling_ratio
