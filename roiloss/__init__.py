@@ -11,8 +11,8 @@ The public API (docs/semantics.md has the semantics):
 * model configs: :func:`read_model_config`, :func:`model_preset`, :class:`ModelConfig`
 * masks: :func:`mask_ceiling` (docs/semantics.md §12)
 
-Names are imported on first use, so ``roiloss --version`` does not pay for pandas (and ``roiloss
-analyze`` of a plain CSV or a COCO file never imports it).
+Names are imported on first use, so ``roiloss --version`` does not pay for pandas (and the table
+view of ``roiloss analyze`` on one plain CSV or COCO file never imports it).
 """
 
 from __future__ import annotations

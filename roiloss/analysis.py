@@ -148,9 +148,10 @@ class Rows:
     def __len__(self) -> int:
         return len(self.table) * len(self.scales) * len(self.methods)
 
-    def columns(self, limit: int | None = None) -> dict[str, np.ndarray]:
-        """The rows of :meth:`frame` as numpy columns (the first ``limit`` only, if given): missing
-        integers (``level``, ``empty_bins``, ``sampling_ratio``) as NaN, labels as text."""
+    def columns(self, limit: int | None = None) -> dict:
+        """The rows of :meth:`frame` as columns (the first ``limit`` only, if given): numpy arrays,
+        missing integers (``level``, ``empty_bins``, ``sampling_ratio``) as NaN; the repeated labels
+        (``preset``, ``method``, ``pool``, ``mapper``, ``flags``) as :class:`Coded`."""
         m, k = len(self.methods), len(self.scales)
         boxes = len(self.table) if limit is None else min(len(self.table), -(-limit // (m * k)))
         parts = [self._columns_at(i, boxes) for i in range(k)]
@@ -160,37 +161,23 @@ class Rows:
             # part i holds rows i*n*m + b*m + j; interleave them as box b, scale i, method j
             order = (np.arange(k)[None, :, None] * (boxes * m) + np.arange(boxes)[:, None, None] * m
                      + np.arange(m)[None, None, :]).ravel()
-            out = {name: np.concatenate([p[name] for p in parts])[order] for name in parts[0] if name in parts[-1]}
+            out = {name: _concatenate([p[name] for p in parts])[order] for name in parts[0] if name in parts[-1]}
         return out if limit is None else {name: column[:limit] for name, column in out.items()}
 
     def records(self, limit: int | None = None) -> list[dict]:
-        """The rows of :meth:`columns` as dicts (the first ``limit``), for the terminal."""
+        """The rows of :meth:`columns` as dicts of plain values (the first ``limit``), for the terminal."""
         columns = self.columns(limit)
         names = list(columns)
-        return [dict(zip(names, row)) for row in zip(*(columns[n].tolist() for n in names))]
+        values = [(c.values() if isinstance(c, Coded) else c).tolist() for c in columns.values()]
+        return [dict(zip(names, row)) for row in zip(*values)]
 
     def frame(self, limit: int | None = None):
         """The rows as :func:`roiloss.analyze` returns them (the first ``limit`` only, if given)."""
         import pandas as pd
 
-        out = self.columns(limit)
-        for name in ("level", "empty_bins", "sampling_ratio"):
-            if name in out:
-                missing = np.isnan(out[name])
-                out[name] = pd.array(np.where(missing, 0, out[name]).astype(np.int64), dtype="Int64")
-                out[name][missing] = pd.NA
-        rows, cols = self.semantics.geometry.pool
-        labels = {"method": self.methods, "pool": [f"{rows}x{cols}"], "preset": [self.semantics.preset],
-                  "mapper": [self.semantics.pyramid.mapper] if self.semantics.pyramid else []}
-        flags = {tuple(str(f) for f in names) for names in self.flag_names}
-        if len(flags) == 1:  # several input scales with different flags: plain text, as pandas concatenates them
-            labels["flags"] = list(flags.pop())
-        for name, categories in labels.items():  # repeated labels: codes, not millions of strings
-            if name in out:
-                out[name] = pd.Categorical(out[name], categories=categories)
-        return pd.DataFrame(out)
+        return pd.DataFrame(pandas_columns(self.columns(limit)))
 
-    def _columns_at(self, i: int, boxes: int) -> dict[str, np.ndarray]:
+    def _columns_at(self, i: int, boxes: int) -> dict:
         semantics, short, mb, values = self.semantics, self.shorts[i], self.scales[i], self.values[i]
         m = len(self.methods)
         table = self.table.slice(0, boxes)
@@ -199,9 +186,55 @@ class Rows:
             out[name] = values[name][:boxes].ravel()
         for name in passed_through(self.table):
             out[name] = np.repeat(as_numpy(table[name]), m)
-        names = np.asarray([str(f) for f in self.flag_names[i]], dtype=object)
-        out["flags"] = names[np.repeat(self.flag_codes[i][:boxes], m)]
+        out["flags"] = Coded(np.repeat(self.flag_codes[i][:boxes], m), [str(f) for f in self.flag_names[i]])
         return out
+
+
+@dataclass
+class Coded:
+    """A column of repeated labels as codes into ``categories``. ``categorical`` is False after
+    joining parts whose categories differ (pandas would give plain values then)."""
+
+    codes: np.ndarray
+    categories: list
+    categorical: bool = True
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+    def __getitem__(self, index) -> "Coded":
+        return Coded(self.codes[index], self.categories, self.categorical)
+
+    def values(self) -> np.ndarray:
+        return np.asarray(self.categories, dtype=object)[self.codes]
+
+
+def pandas_columns(columns: dict) -> dict:
+    """Columns of :meth:`Rows.columns` (or :func:`lead_columns`) in their DataFrame types: the
+    integers that may be missing as ``Int64``, the repeated labels as categoricals."""
+    import pandas as pd
+
+    out = dict(columns)
+    for name in ("level", "empty_bins", "sampling_ratio"):
+        if name in out:
+            missing = np.isnan(out[name])
+            out[name] = pd.array(np.where(missing, 0, out[name]).astype(np.int64), dtype="Int64")
+            out[name][missing] = pd.NA
+    for name, column in out.items():
+        if isinstance(column, Coded):  # codes, not millions of strings
+            out[name] = (pd.Categorical.from_codes(column.codes, categories=column.categories)
+                         if column.categorical else column.values())
+    return out
+
+
+def _concatenate(parts: list):
+    if not isinstance(parts[0], Coded):
+        return np.concatenate(parts)
+    if all(p.categories == parts[0].categories for p in parts):
+        return Coded(np.concatenate([p.codes for p in parts]), parts[0].categories, parts[0].categorical)
+    offsets = np.cumsum([0] + [len(p.categories) for p in parts[:-1]])
+    codes = np.concatenate([p.codes.astype(np.int64) + o for p, o in zip(parts, offsets)])
+    return Coded(codes, [c for p in parts for c in p.categories], categorical=False)
 
 
 def lead_columns(table: BoxTable, semantics: Semantics, short, mb: ModelBoxes, m: int) -> dict:
@@ -221,15 +254,16 @@ def lead_columns(table: BoxTable, semantics: Semantics, short, mb: ModelBoxes, m
         level = mb.level[:n].astype(float)
         out["level"] = np.repeat(np.where(level >= 0, level, np.nan), m)
     out["stride"] = np.repeat(mb.stride[:n], m)
+    one = np.zeros(n * m, dtype=np.int8)
     if semantics.preset:
-        out["preset"] = np.full(n * m, semantics.preset, dtype=object)
-    out["method"] = np.asarray(methods, dtype=object)[np.tile(np.arange(m), n)]
+        out["preset"] = Coded(one, [semantics.preset])
+    out["method"] = Coded(np.tile(np.arange(m, dtype=np.int8), n), methods)
     rows, cols = semantics.geometry.pool
-    out["pool"] = np.full(n * m, f"{rows}x{cols}", dtype=object)
+    out["pool"] = Coded(one, [f"{rows}x{cols}"])
     samples = np.array([semantics.geometry.sampling_ratio if METHODS[name].sampled else np.nan for name in methods])
     out["sampling_ratio"] = np.tile(samples, n)
     if semantics.pyramid is not None:
-        out["mapper"] = np.full(n * m, semantics.pyramid.mapper, dtype=object)
+        out["mapper"] = Coded(one, [semantics.pyramid.mapper])
     return out
 
 

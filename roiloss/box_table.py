@@ -1,5 +1,5 @@
 """Columns of equal length, without pandas: what the command line's readers, engine and summaries
-pass along, so that ``roiloss analyze`` never pays for importing pandas.
+pass along, so that ``roiloss analyze`` pays for importing pandas only where a reader needs it.
 
 A :class:`BoxTable` holds the canonical box columns (:mod:`roiloss.boxes`) as 1-D numpy arrays
 (text as ``object`` arrays), or as the pandas arrays a pandas-based reader gave it. The library's
@@ -8,13 +8,12 @@ functions return DataFrames (:meth:`BoxTable.to_pandas`).
 
 from __future__ import annotations
 
-from typing import Iterable
-
 import numpy as np
 
 
 class BoxTable:
-    """Named 1-D arrays of one length, in order.
+    """Named 1-D arrays of one length, in order. ``objects`` names the text columns that stay
+    ``object`` in :meth:`to_pandas` (``invalid`` always does); pandas types the others.
 
     Example:
         >>> table = BoxTable({"x1": np.array([1.0, 2.0]), "category": np.array(["cat", "dog"], dtype=object)})
@@ -22,18 +21,20 @@ class BoxTable:
         (2, ['x1', 'category'], ['dog'])
     """
 
-    def __init__(self, columns: dict | None = None):
+    def __init__(self, columns: dict | None = None, objects=()):
         self._columns: dict = {}
+        self.objects = {"invalid", *objects}
         for name, values in (columns or {}).items():
             self[name] = values
 
     @classmethod
     def of(cls, table) -> "BoxTable":
-        """A BoxTable as is, or a DataFrame's columns (their arrays, not copied)."""
+        """A BoxTable as is, or a DataFrame's columns (their arrays, not copied; ``object``
+        columns stay ``object``)."""
         if isinstance(table, cls):
             return table
         return cls({name: table[name].to_numpy() if isinstance(table[name].dtype, np.dtype) else table[name].array
-                    for name in table.columns})
+                    for name in table.columns}, objects=[c for c in table.columns if table[c].dtype == object])
 
     def __len__(self) -> int:
         return len(next(iter(self._columns.values()))) if self._columns else 0
@@ -58,23 +59,19 @@ class BoxTable:
             raise ValueError(f"column {name!r} has {len(values)} values, the table {len(self)} rows")
         self._columns[name] = values
 
-    def select(self, names: Iterable[str]) -> "BoxTable":
-        """These columns, in this order."""
-        return BoxTable({name: self._columns[name] for name in names})
-
     def slice(self, start: int, stop: int) -> "BoxTable":
         """Rows ``start`` to ``stop`` (views, no copy)."""
-        return BoxTable({name: values[start:stop] for name, values in self._columns.items()})
+        return BoxTable({name: values[start:stop] for name, values in self._columns.items()}, self.objects)
 
     def take(self, rows) -> "BoxTable":
         """The rows at these positions, or where this boolean mask is true."""
-        return BoxTable({name: values[rows] for name, values in self._columns.items()})
+        return BoxTable({name: values[rows] for name, values in self._columns.items()}, self.objects)
 
     def to_pandas(self):
-        """A DataFrame of these columns (object columns stay ``object``)."""
+        """A DataFrame of these columns (those of ``objects`` as ``object``, the others typed by pandas)."""
         import pandas as pd
 
-        return pd.DataFrame({name: pd.Series(values, dtype=object) if _is_object(values) else values
+        return pd.DataFrame({name: pd.Series(values, dtype=object) if name in self.objects else values
                              for name, values in self._columns.items()}, columns=self.columns)
 
     @staticmethod
@@ -89,11 +86,7 @@ class BoxTable:
                 out[name] = np.concatenate(parts)
             else:  # pandas arrays of one dtype
                 out[name] = type(parts[0])._concat_same_type(parts)
-        return BoxTable(out)
-
-
-def _is_object(values) -> bool:
-    return isinstance(values, np.ndarray) and values.dtype == object
+        return BoxTable(out, tables[0].objects)
 
 
 def numbers(column) -> np.ndarray:

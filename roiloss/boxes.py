@@ -8,10 +8,15 @@ with NaN coordinates and the reason, so no box is ever dropped silently.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from .box_table import BoxTable, as_numpy, missing, numbers
 from .geometry import parse_size
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 # Beyond this many pixels a coordinate is not an image coordinate (and cell indices would overflow);
 # a side shorter than MIN_SIDE px has no measurable area (ratios to it overflow).
@@ -148,7 +153,7 @@ def from_columns(raw: BoxTable, columns: dict[str, str] | None = None, source: s
         "roi_id": as_numpy(raw[found["roi_id"]]) if "roi_id" in found else np.arange(n),
         "image_id": label("image_id"), "category": label("category"),
         "x1": x1, "y1": y1, "x2": x2, "y2": y2,
-    })
+    }, objects=[c for c in ("image_id", "category") if found.get(c) in raw.objects])  # as the reader typed them
     if box_columns in (("x1", "y1", "x2", "y2"), ("bbox",)) and "w" in found and "h" in found \
             and not {"image_width", "image_height"} & set(found):
         # width/height beside corners or a bbox column: the box's own size is redundant, so they are the image's

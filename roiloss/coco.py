@@ -172,7 +172,7 @@ def read_coco(data, name: str, skip_crowd: bool = False) -> tuple[BoxTable, dict
         "x1": coords[:, 0], "y1": coords[:, 1], "x2": x2, "y2": y2,
         "image_width": columns["image_width"], "image_height": columns["image_height"],
         "iscrowd": crowd, "invalid": np.asarray(invalid, dtype=object), "position": np.arange(n),
-    })
+    }, objects=["category"])  # names, or the category_id itself where no category has it
     notes = {"images": images, "annotations": n, "crowd": int(crowd.sum())}
     if skip_crowd:
         table = table.take(crowd == 0)

@@ -16,8 +16,6 @@ Example:
 
 from __future__ import annotations
 
-import bz2
-import lzma
 import zlib
 
 from .errors import InputError
@@ -53,8 +51,12 @@ def _decompressor(kind: str):
     if kind == "gzip":
         return zlib.decompressobj(zlib.MAX_WBITS | 16)
     if kind == "bzip2":
+        import bz2
+
         return bz2.BZ2Decompressor()
     if kind == "xz":
+        import lzma
+
         return lzma.LZMADecompressor()
     import zstandard
 
@@ -62,6 +64,8 @@ def _decompressor(kind: str):
 
 
 def _errors(kind: str) -> tuple[type[BaseException], ...]:
+    import lzma
+
     errors: tuple[type[BaseException], ...] = (zlib.error, OSError, EOFError, ValueError, lzma.LZMAError)
     if kind == "zstd":
         import zstandard

@@ -2,7 +2,7 @@
 
 A plain file (no comments, no odd rows, no spaces around fields; :mod:`roiloss.plain_csv`) is read
 by Arrow without pandas; the same columns come out either way. Otherwise pandas' C reader does the
-work. Lines that start with ``#`` (after spaces) are comments: they are
+work. Lines that start with ``#`` (after spaces) outside a quoted value are comments: they are
 left out before pandas sees the text (:class:`CommentFilter`), so a comment may stand anywhere,
 above the header too. A row with more fields than the header does not stop the file:
 it becomes a flagged row (``invalid:row has N fields, the header M``) in its place. The file's
@@ -40,6 +40,7 @@ class CommentFilter(io.RawIOBase):
     def __init__(self, raw, block: int = 1 << 20):
         super().__init__()
         self.raw, self.block, self.rest, self.out, self.at, self.first = raw, block, b"", b"", 0, True
+        self.quoted = False  # the text read so far ends inside a quoted value
 
     def readable(self) -> bool:
         return True
@@ -57,15 +58,41 @@ class CommentFilter(io.RawIOBase):
                 text = self.rest + data
                 cut = text.rfind(b"\n") + 1
                 text, self.rest = text[:cut], text[cut:]
-            self.out, self.at = (_COMMENT.sub(b"", text) if b"#" in text else text), 0
+            self.out, self.at = self._uncommented(text), 0
         size = min(len(buffer), len(self.out) - self.at)
         buffer[:size] = memoryview(self.out)[self.at:self.at + size]
         self.at += size
         return size
 
+    def _uncommented(self, text: bytes) -> bytes:
+        comments, self.quoted = comment_lines(text, self.quoted)
+        if not comments:
+            return text
+        kept, at = [], 0
+        for match in comments:
+            kept.append(text[at:match.start()])
+            at = match.end()
+        kept.append(text[at:])
+        return b"".join(kept)
+
     def close(self) -> None:
         self.raw.close()
         super().close()
+
+
+def comment_lines(text: bytes, quoted: bool = False) -> tuple[list, bool]:
+    """The comment lines of ``text`` (whole lines, each with its line end) as matches, and whether
+    ``text`` ends inside a quoted value. ``quoted``: it starts inside one. A ``#`` line inside a
+    quoted value (after an odd number of quotes) is part of the value, not a comment."""
+    found, at = [], 0
+    for match in _COMMENT.finditer(text) if b"#" in text else ():
+        quoted ^= text.count(b'"', at, match.start()) % 2 == 1
+        if quoted:
+            quoted ^= text.count(b'"', match.start(), match.end()) % 2 == 1
+        else:
+            found.append(match)
+        at = match.end()
+    return found, quoted ^ (text.count(b'"', at) % 2 == 1)
 
 
 def uncommented_lines(text: str) -> list[str]:
@@ -94,9 +121,19 @@ class LineMap:
     def _scan(self) -> None:
         if self._lines is not None:
             return
-        raw = self.data if isinstance(self.data, bytes) else open(self.data, "rb").read()
-        if b"#" in raw:  # comment lines: kept as one marker field so that line numbers stay right
-            raw = re.sub(rb"(?m)^[ \t]*#[^\r\n]*", b"\x00#", raw)
+        if isinstance(self.data, bytes):
+            raw = self.data
+        else:
+            with open(self.data, "rb") as handle:
+                raw = handle.read()
+        comments, _ = comment_lines(raw)
+        if comments:  # comment lines: kept as one marker field so that line numbers stay right
+            parts, at = [], 0
+            for match in comments:
+                line = match.group()
+                parts += [raw[at:match.start()], b"\x00#", line[len(line.rstrip(b"\r\n")):]]
+                at = match.end()
+            raw = b"".join(parts + [raw[at:]])
         text = io.StringIO(raw.decode("utf-8-sig", errors="replace"), newline="")
         reader = csv.reader(text, delimiter=self.delimiter)
         lines, records, record, start = [], [], 0, 1
@@ -163,12 +200,15 @@ def read_csv(data, head: bytes, name: str, columns=None, chunk_rows: int = 250_0
         try:
             reader = pd.read_csv(source, sep=delimiter, chunksize=chunk_rows, **pandas_options())
             first = next(reader, None)
-        except pd.errors.EmptyDataError:
-            raise InputError(f"{name}: the file is empty (no header line)") from None
-        except UnicodeDecodeError as error:
-            raise InputError(f"{name}: not UTF-8 text (byte {error.start})") from None
-        except (pd.errors.ParserError, ValueError, OverflowError) as error:
-            _reraise(error, name)
+        except BaseException as error:
+            source.close()
+            if isinstance(error, pd.errors.EmptyDataError):
+                raise InputError(f"{name}: the file is empty (no header line)") from None
+            if isinstance(error, UnicodeDecodeError):
+                raise InputError(f"{name}: not UTF-8 text (byte {error.start})") from None
+            if isinstance(error, (pd.errors.ParserError, ValueError, OverflowError)):
+                _reraise(error, name)
+            raise
     if first is None:
         source.close()
         raise InputError(f"{name}: the file is empty")

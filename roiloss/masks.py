@@ -21,7 +21,7 @@ import msgspec
 import numpy as np
 import pandas as pd
 
-from .analysis import lead_columns, passed_through
+from .analysis import lead_columns, pandas_columns, passed_through
 from .boxes import normalise
 from .errors import InputError
 from .inputs import read_file
@@ -261,5 +261,5 @@ def _frame(table, semantics, short, mb, ceilings, targets, areas, mask_size) -> 
         sub_cell = ((mb.x2 - mb.x1) < mb.stride) | ((mb.y2 - mb.y1) < mb.stride)
     code, names = flag_codes(*coords, mb.invalid, sub_cell)
     out["flags"] = np.repeat(names[code], m)
-    return pd.DataFrame(out)
+    return pd.DataFrame(pandas_columns(out))
 

@@ -14,11 +14,14 @@ is flagged ``unknown-image``; a value beyond ``[0, 1]`` is flagged ``normalised 
 from __future__ import annotations
 
 import io
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
 import numpy as np
 
 from .errors import InputError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 HEADERS = ("imageid", "xmin", "xmax", "ymin", "ymax")
 

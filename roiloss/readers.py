@@ -128,7 +128,7 @@ def open_boxes(path: str, input_format: str | None = None, columns: dict[str, st
     if fmt == "openimages":
         from .openimages import open_images_chunks
 
-        frames = (c.to_pandas() if isinstance(c, BoxTable) else c for c in chunks)  # it converts DataFrames
+        frames = (c.to_pandas() if isinstance(c, BoxTable) else c for c in chunks)  # the Open Images reader takes DataFrames
         chunks = open_images_chunks(frames, name, _sizes(image_sizes), parse_size(image_size))
     return Source(name, label, chunks, {}, lines, progress, "bytes")
 
@@ -218,7 +218,8 @@ def iter_box_tables(path, format: str | None = None, columns: dict[str, str] | N
                     image_sizes=None, images=None, min_score: float | None = None,
                     source_column: bool | None = None) -> Source:
     """:func:`iter_boxes` with chunks as :class:`~roiloss.box_table.BoxTable` (the same columns as
-    numpy arrays): plain CSV and COCO files are then read without importing pandas."""
+    numpy arrays). A plain CSV file (:mod:`roiloss.plain_csv`) or a COCO file with integer ids,
+    read alone, is then read without importing pandas; other inputs may import it."""
     image_size = parse_size(image_size)
     if format is not None and format not in FORMATS:
         raise _unknown_format(format)

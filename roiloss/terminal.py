@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import TYPE_CHECKING
 
 import numpy as np
 from rich import box as boxes
@@ -17,6 +18,9 @@ from rich.table import Table
 
 from .stats import STAT_METRICS
 from .values import compact, number
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 WIDE = 120  # from this width on, per-box rows show image, category and box too
 # rich's SIMPLE_HEAD with an ASCII rule: every character one byte and one column, in any terminal,

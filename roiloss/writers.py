@@ -10,7 +10,6 @@ import functools
 import os
 import stat
 import sys
-import tempfile
 from collections import deque
 from pathlib import Path
 
@@ -52,6 +51,8 @@ def atomic_output(path: str | None, binary: bool = False):
         with sink:
             yield sink
         return
+    import tempfile
+
     real = Path(os.path.realpath(path))
     try:
         fd, temp = tempfile.mkstemp(prefix=f".{real.name}.", suffix=".tmp", dir=real.parent)

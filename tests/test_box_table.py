@@ -12,6 +12,7 @@ import pytest
 from conftest import EXAMPLE, VAL
 
 import roiloss
+from roiloss import plain_csv
 from roiloss.analysis import analyze_rows
 from roiloss.box_table import BoxTable, missing, numbers
 from roiloss.boxes import from_columns, from_frame, normalise, normalise_columns
@@ -21,7 +22,8 @@ from roiloss.stats import Accumulator
 
 
 def test_box_table_columns_slices_and_pandas():
-    table = BoxTable({"x1": np.array([1.0, 2.0, 3.0]), "label": np.array(["a", None, "c"], dtype=object)})
+    table = BoxTable({"x1": np.array([1.0, 2.0, 3.0]), "label": np.array(["a", None, "c"], dtype=object)},
+                     objects=["label"])
     table["source"] = "f.csv"
     assert len(table) == 3 and table.columns == ["x1", "label", "source"] and "x1" in table
     assert table.slice(1, 3)["x1"].tolist() == [2.0, 3.0]
@@ -59,10 +61,7 @@ def test_columns_read_without_pandas_give_the_frame_reader_table(name):
     raw = BoxTable({c: frame[c].to_numpy() for c in frame.columns})  # what a pandas-free reader holds
     table = from_columns(raw, source="t").to_pandas()
     expected = from_frame(frame, source="t")
-    # text labels: object here, the frame's own str dtype there (the same values)
-    pd.testing.assert_frame_equal(table, expected, check_dtype=False)
-    labels = ["image_id", "category", "invalid"]
-    assert table.drop(columns=labels).dtypes.equals(expected.drop(columns=labels).dtypes)
+    pd.testing.assert_frame_equal(table, expected)
     assert table["invalid"].tolist() != [] and table["invalid"].dtype == object
 
 
@@ -101,6 +100,24 @@ def test_accumulator_records_are_the_summary_rows():
     accumulator.add(analyze_rows(table, resolve()))
     assert pd.DataFrame(accumulator.records()).equals(accumulator.summary())
     assert [r["method"] for r in accumulator.records()] == ["roipool", "roiwarp", "roialign"]
+
+
+def test_plain_and_pandas_csv_readers_give_the_same_frames(tmp_path):
+    """A comment line sends a file to pandas' reader: the columns and their types stay the same."""
+    text = ('x1,y1,x2,y2,image_id,category,score\n1,2,30,40,a7,cat,0.5\n5,6,70,80,007,dog,\n'
+            '3,3,9,9,,NA,1e-3\n')
+    plain, commented = tmp_path / "plain.csv", tmp_path / "commented.csv"
+    plain.write_text(text)
+    commented.write_text("# exported boxes\n" + text)
+    assert plain_csv.read_plain_csv(str(plain), "plain.csv", ",", 100) is not None
+    assert plain_csv.read_plain_csv(str(commented), "commented.csv", ",", 100) is None
+    pd.testing.assert_frame_equal(roiloss.read_boxes(plain), roiloss.read_boxes(commented))
+    pd.testing.assert_frame_equal(roiloss.analyze(roiloss.read_boxes(plain)), roiloss.analyze(roiloss.read_boxes(commented)))
+
+
+def test_coco_frames_keep_object_categories():
+    frame = roiloss.read_boxes(VAL)
+    assert frame["category"].dtype == object and frame["invalid"].dtype == object
 
 
 def test_box_tables_and_data_frames_hold_the_same_boxes():

@@ -86,6 +86,24 @@ def test_a_compressed_voc_file_and_a_comment_in_csv(tmp_path):
         roiloss.read_boxes(path, strict=True)
 
 
+def test_a_hash_line_inside_a_quoted_value_is_not_a_comment(tmp_path):
+    """The fuzzer's find: a label holding a line break then ``#`` lost its box."""
+    path = tmp_path / "quoted.csv"
+    path.write_text('# a note\nx1,y1,x2,y2,label\n1,2,30,40,"first\n# still the label"\n'
+                    '  # a comment "with a quote\n5,6,70,80,"x""y"\n# "\n0,0,9,9,z\n')
+    table = roiloss.read_boxes(path)
+    assert table.category.tolist() == ["first\n# still the label", 'x"y', "z"]
+    assert table.x1.tolist() == [1, 5, 0] and table.invalid.tolist() == ["", "", ""]
+    with pytest.raises(InputError, match="line 9: invalid box"):
+        roiloss.read_boxes(path.parent / _with_bad_last(path), strict=True)
+
+
+def _with_bad_last(path):
+    bad = path.with_name("bad.csv")
+    bad.write_text(path.read_text() + "1,2,x,4,w\n")
+    return bad.name
+
+
 def test_truncated_and_corrupt_compressed_files_are_named_errors(files, tmp_path):
     data = gzip.compress(files["csv"].read_bytes() * 50)
     for name, content, message in [("cut.csv.gz", data[: len(data) // 2], "truncated gzip file"),

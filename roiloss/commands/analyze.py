@@ -62,7 +62,7 @@ def analyze(ctx, input, fmt, output, rows, wide, progress, by, **options):
     accumulator = Accumulator(values=fmt == "table")  # for machine output: the counts on stderr only
     by_level = Accumulator(by="level") if semantics.pyramid else None
     by_source = {} if by == "source" else None  # a chunk never spans two inputs
-    if fmt == "table":  # summaries from the arrays; a DataFrame only for the rows shown
+    if fmt == "table":  # summaries from the arrays; plain records for the rows shown
         head, total = [], 0
         for table in tables:
             result = analyze_rows(table, semantics)
@@ -88,7 +88,8 @@ def analyze(ctx, input, fmt, output, rows, wide, progress, by, **options):
             out.print(summary_table(summary))
             if by_level:
                 levels = sorted(by_level.records(), key=lambda row: (row["method"], row["level"]))
-                out.print(level_table(levels))
+                if levels:  # none when no box could be placed on a level
+                    out.print(level_table(levels))
             if rows and total:
                 wide_out = console(stream, width=max(out.width, 160)) if wide else out  # as wide as the rows need
                 wide_out.print(rows_table(head, total, width=wide_out.width, wide=wide))

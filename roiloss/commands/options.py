@@ -8,7 +8,6 @@ line still wins over the file.
 
 from __future__ import annotations
 
-import difflib
 import functools
 import os
 import sys
@@ -86,6 +85,8 @@ def _load_config(ctx: click.Context, param, value):
     names.pop("config", None)
     for key in settings:
         if key not in names:
+            import difflib
+
             close = difflib.get_close_matches(key, list(names), n=1)
             hint = f" (did you mean {close[0].replace('_', '-')!r}?)" if close else ""
             raise click.BadParameter(f"{path}: unknown setting {key!r}{hint}", ctx=ctx, param=param)
