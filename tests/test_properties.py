@@ -52,7 +52,10 @@ def test_metrics_stay_in_range(boxes, stride, pool, ratio, image, arithmetic):
 def test_moving_a_box_by_whole_strides_changes_no_metric(quarters, size, shift, stride, pool, ratio, placement,
                                                          arithmetic):
     # quarter-pixel coordinates and power-of-two strides keep every division exact in float64; in
-    # float32 the sample positions are rounded at another magnitude, so weights move by float32 ulps
+    # float32 the sample positions and bin edges are rounded at another magnitude, so weights move
+    # by float32 ulps -- and a weight that moves from 0 to an ulp adds a cell to the support (as the
+    # real float32 operator does: PrRoIPool, a 0.25-px box 190 px tall, pool 3x1, gains 8 % more
+    # area 16 px higher). In float32 only the weights' metric is continuous.
     x1, y1 = 4 * stride + quarters[0] / 4, 4 * stride + quarters[1] / 4
     box = np.array([[x1, y1, x1 + size[0] / 4, y1 + size[1] / 4]])
     moved = box + np.array([shift[1], shift[0], shift[1], shift[0]]) * stride
@@ -61,7 +64,8 @@ def test_moving_a_box_by_whole_strides_changes_no_metric(quarters, size, shift, 
     a = roiloss.analyze(box, **kwargs)
     b = roiloss.analyze(moved, **kwargs)
     atol = 1e-9 if arithmetic == "exact" else 1e-5
-    for metric in ["lost_frac", "gained_frac", "outside_weight", "iou", "shift_px", "empty_bins"]:
+    metrics = ["lost_frac", "gained_frac", "outside_weight", "iou", "shift_px", "empty_bins"]
+    for metric in metrics if arithmetic == "exact" else ["outside_weight"]:
         np.testing.assert_allclose(a[metric].astype(float), b[metric].astype(float), rtol=0, atol=atol, err_msg=metric)
 
 
@@ -76,11 +80,14 @@ def test_roialign_with_adaptive_sampling_loses_nothing_inside_its_image(boxes, s
         return
     frame = roiloss.analyze(boxes, stride=stride, pool=pool, methods="roialign", sampling_ratio=0, image_size=image,
                             arithmetic=arithmetic)
-    np.testing.assert_allclose(frame["lost_frac"], 0, atol=1e-9)
     if arithmetic == "exact":
+        np.testing.assert_allclose(frame["lost_frac"], 0, atol=1e-9)
         assert (frame["iou"] == 1).all()
     else:  # the box rounded to float32 (x * float32(1/s), then -0.5 and +0.5) is what is sampled:
-        # its edges are off by float32 ulps of coordinates up to 1000 px, under 2e-4 px
+        # its edges are off by float32 ulps of coordinates up to 1000 px, under 2e-4 px: the area
+        # lost is at most that strip along its sides (a box from y = 1e-6 loses 3e-8 of itself)
+        w, h = boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]
+        assert (frame["lost_frac"].to_numpy() * w * h <= 2e-4 * 2 * (w + h)).all()
         assert (frame["shift_px"] <= 2e-4).all()
         assert (frame["iou"] >= 1 - 1e-3).all()
 
