@@ -161,7 +161,7 @@ class Rows:
             # part i holds rows i*n*m + b*m + j; interleave them as box b, scale i, method j
             order = (np.arange(k)[None, :, None] * (boxes * m) + np.arange(boxes)[:, None, None] * m
                      + np.arange(m)[None, None, :]).ravel()
-            out = {name: _concatenate([p[name] for p in parts])[order] for name in parts[0] if name in parts[-1]}
+            out = {name: _concatenate([p[name] for p in parts])[order] for name in parts[0]}
         return out if limit is None else {name: column[:limit] for name, column in out.items()}
 
     def records(self, limit: int | None = None) -> list[dict]:

@@ -20,17 +20,20 @@ import stat
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 import numpy as np
 
 from . import boxes as _boxes
-from .box_table import BoxTable, as_numpy
+from .box_table import BoxTable, as_numpy, numbers
 from .choices import INPUT_FORMATS
 from .delimited import LineMap, parse_columns, read_csv, sniff_delimiter  # noqa: F401  (LineMap, parse_columns, sniff_delimiter: public here)
 from .geometry import parse_size
 from .errors import InputError
 from .inputs import UTF16_BOMS, compression_of, directory_format, expand, mapped_file, read_file, sniff, unwrap
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 CHUNK_ROWS = 250_000  # rows per chunk: bounds memory on inputs of any size
 FORMATS = INPUT_FORMATS
@@ -172,7 +175,7 @@ def _fill_sizes(table: BoxTable, sizes: dict) -> BoxTable:
     missing = (np.nan, np.nan)
     known = np.array([sizes.get(str(k), missing) for k in as_numpy(table["image_id"])], dtype=float).reshape(-1, 2)
     for side, index in (("image_width", 0), ("image_height", 1)):
-        current = _boxes.numbers(table[side]) if side in table else np.full(len(table), np.nan)
+        current = numbers(table[side]) if side in table else np.full(len(table), np.nan)
         table[side] = np.where(np.isnan(current), known[:, index], current)
     return table
 
@@ -261,7 +264,7 @@ def _validated(source: Source, sizes, image_size, strict: bool, with_source: boo
         table = _boxes.normalise_columns(_fill_sizes(BoxTable.of(chunk), sizes), image_size=image_size)
         if min_score is not None and "score" in table:
             with np.errstate(invalid="ignore"):
-                low = _boxes.numbers(table["score"]) < float(min_score)  # no score (NaN): kept
+                low = numbers(table["score"]) < float(min_score)  # no score (NaN): kept
             table = table.take(~low)
             source.notes["skipped_low_score"] = source.notes.get("skipped_low_score", 0) + int(low.sum())
         if strict:
@@ -292,7 +295,7 @@ def _with_extras(columns: BoxTable, name: str) -> BoxTable:
 
 def read_boxes(path, format: str | None = None, columns: dict[str, str] | None = None, skip_crowd: bool = False,
                strict: bool = False, image_size=None, image_sizes=None, images=None, min_score: float | None = None,
-               source_column: bool | None = None):
+               source_column: bool | None = None) -> pd.DataFrame:
     """Read box files into one canonical table (see :func:`iter_boxes` for the arguments).
 
     Example:
