@@ -112,15 +112,45 @@ def metric_arrays(boxes: ModelBoxes, geometry: Geometry, methods: list[str]) -> 
             if rows[-1] - rows[0] + 1 == len(rows):  # consecutive boxes: views instead of copies
                 rows = slice(rows[0], rows[-1] + 1)
             tasks.append((float(stride), rows))
-    if len(tasks) > 1 and THREADS > 1:
-        from concurrent.futures import ThreadPoolExecutor
+    run_all(run, tasks)
+    return values
 
-        with ThreadPoolExecutor(THREADS) as pool:
-            list(pool.map(run, tasks))
-    else:
+
+def run_all(run, tasks: list) -> None:
+    """``run`` every task on up to :data:`THREADS` threads, the calling thread being one of them
+    (its memory is already mapped: fewer fresh pages than a new thread's). Re-raises the first
+    error after every thread has stopped."""
+    helpers = min(THREADS, len(tasks)) - 1
+    if helpers < 1:
         for task in tasks:
             run(task)
-    return values
+        return
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    queue, lock, failed = iter(tasks), threading.Lock(), []
+
+    def work():
+        while not failed:
+            with lock:
+                task = next(queue, None)
+            if task is None:
+                return
+            try:
+                run(task)
+            except BaseException as error:
+                failed.append(error)
+                raise
+
+    with ThreadPoolExecutor(helpers) as pool:
+        futures = [pool.submit(work) for _ in range(helpers)]
+        try:
+            work()
+        finally:
+            for future in futures:
+                future.exception()
+    if failed:
+        raise failed[0]
 
 
 @dataclass

@@ -47,7 +47,8 @@ class AxisEntries:
 class WindowAxis:
     """Bins that read whole-cell windows ``[start, end)`` (already clipped to the map).
 
-    ``start``/``end`` have shape ``(boxes, bins)``; a window with ``end <= start`` is empty
+    ``start``/``end`` have shape ``(boxes, bins)`` and hold whole numbers (int64, or float64 where
+    the method computes in floats); a window with ``end <= start`` is empty
     (:func:`~roiloss.axis_stats.window_stats`).
     ``sampled`` is the pair ``(e0, e1)``: the interval the method really reads.
     """
@@ -69,10 +70,10 @@ class WindowAxis:
 
     def entries(self) -> AxisEntries:
         n_boxes, n_bins = self.start.shape
-        length = np.maximum(self.end - self.start, 0).ravel()
+        length = np.maximum(self.end - self.start, 0).astype(np.int64).ravel()
         box = np.repeat(np.repeat(np.arange(n_boxes), n_bins), length)
         bin_ = np.repeat(np.tile(np.arange(n_bins), n_boxes), length)
-        first = np.repeat(self.start.ravel(), length)
+        first = np.repeat(self.start.astype(np.int64).ravel(), length)
         offset = np.arange(length.sum()) - np.repeat(np.cumsum(length) - length, length)
         weight = np.repeat(1.0 / np.where(length > 0, length, 1), length)
         return AxisEntries(box=box, bin=bin_, cell=first + offset, weight=weight)
@@ -80,7 +81,7 @@ class WindowAxis:
     def bin_rows(self) -> dict[str, np.ndarray]:
         """Per (box, bin): the window ``[lo, hi)`` and the cells it reads (its "samples")."""
         n_boxes, n_bins = self.start.shape
-        count = np.maximum(self.end - self.start, 0).ravel()
+        count = np.maximum(self.end - self.start, 0).astype(np.int64).ravel()
         return {"box": np.repeat(np.arange(n_boxes), n_bins), "bin": np.tile(np.arange(n_bins), n_boxes),
                 "lo": self.start.ravel().astype(float), "hi": np.maximum(self.end, self.start).ravel().astype(float),
                 "samples": count, "valid": count}

@@ -45,15 +45,16 @@ def window_stats(start: np.ndarray, end: np.ndarray, r0: np.ndarray, r1: np.ndar
 
     The bins are contiguous, so the support is ``[first start, last end)``; a non-empty bin's
     coefficients sum to 1, and its inside mass is the share of its window inside the RoI."""
-    e0 = start[:, 0].astype(np.float64)
-    e1 = np.maximum(end[:, -1], start[:, 0]).astype(np.float64)
-    start, end = start.astype(np.float64), end.astype(np.float64)
+    start, end = start.astype(np.float64, copy=False), end.astype(np.float64, copy=False)
+    e0 = start[:, 0]
+    e1 = np.maximum(end[:, -1], e0)
     length = end - start
     inside = np.minimum(end, r1[:, None])
     inside -= np.maximum(start, r0[:, None])
-    np.maximum(inside, 0.0, out=inside)
+    np.clip(inside, 0.0, None, out=inside)
     filled = np.count_nonzero(length > 0, axis=1)
-    inside /= np.maximum(length, 1.0, out=length)  # an empty window overlaps nothing
+    np.clip(length, 1.0, None, out=length)  # an empty window overlaps nothing
+    inside /= length
     return AxisStats(support_len=e1 - e0, support_overlap=interval_overlap(e0, e1, r0, r1),
                      mass=filled.astype(np.float64), inside_mass=inside.sum(axis=1),
                      empty_bins=start.shape[1] - filled)
@@ -67,39 +68,91 @@ def sample_stats(t, lo, frac, valid, g: int, n_bins: int, r0: np.ndarray, r1: np
     Support: when the samples of a box are all valid, in order, and each reads at most one cell past
     the top cell of the one before, the cells read are the run from the first sample's ``lo`` to
     the last one's top cell; the other boxes go through :func:`sample_support`. Mass: the valid
-    samples over ``g``. Inside mass: per sample ``(1 - frac) f(lo) + frac f(lo + 1)``
-    (:func:`cell_fractions`).
+    samples over ``g``. Inside mass: :func:`inside_mass`.
     """
     n, count = lo.shape
-    reads_hi = frac > 0
-    f_lo, f_hi = cell_fractions(lo, r0, r1)
-
-    top = lo + reads_hi  # exact below 2 ** (mantissa bits + 1), checked per box for the run below
-    first, last = lo[:, 0].astype(np.float64), lo[:, -1] + reads_hi[:, -1].astype(np.float64)
+    whole = valid.all(axis=1)
+    first, last = lo[:, 0].astype(np.float64), lo[:, -1] + (frac[:, -1] > 0).astype(np.float64)
     support_len = last - first + 1.0
     support_overlap = interval_overlap(first, last + 1.0, r0, r1)
-    whole = valid.all(axis=1)
-    ordered = (t[:, 1:] - t[:, :-1]).min(axis=1, initial=0) >= 0
-    run = whole & ordered & ((lo[:, 1:] - top[:, :-1]).max(axis=1, initial=0) <= 1)
-    run &= last < 2.0 ** (np.finfo(lo.dtype).nmant + 1)
+    # Samples in order that each read at most one cell past the top cell of the one before read one
+    # run of cells. Steps of at most one cell guarantee it (the kernel's clamping keeps the order
+    # and never widens a step); longer steps are tested cell by cell, and the boxes that fail go
+    # sample by sample.
+    step = t[:, 1:] - t[:, :-1]
+    run = whole & (step.min(axis=1, initial=0) >= 0)
+    run &= last < 2.0 ** (np.finfo(lo.dtype).nmant + 1)  # lo + 1 exact in lo's precision
+    far = np.flatnonzero(run & ~(step.max(axis=1, initial=0) <= 1))
+    if len(far):
+        far_lo = sample_rows(lo, far)
+        top = far_lo + (sample_rows(frac, far) > 0)
+        run[far] = (far_lo[:, 1:] - top[:, :-1]).max(axis=1) <= 1
     rest = np.flatnonzero(~run)
     if len(rest):
-        sub_valid = valid[rest]
-        support_len[rest], support_overlap[rest] = sample_support(lo[rest], frac[rest] * sub_valid, sub_valid,
-                                                                  f_lo[rest], f_hi[rest])
+        rest_lo, rest_frac, rest_valid = sample_rows(lo, rest), sample_rows(frac, rest), sample_rows(valid, rest)
+        f_lo, f_hi = cell_fractions(rest_lo, r0[rest], r1[rest])
+        support_len[rest], support_overlap[rest] = sample_support(rest_lo, rest_frac * rest_valid, rest_valid, f_lo,
+                                                                  f_hi)
 
     mass, empty = np.full(n, count / g), np.zeros(n, dtype=np.int64)
     partial = np.flatnonzero(~whole)
     if len(partial):  # boxes with samples off the map: those read nothing
         sub_valid = valid[partial]
-        f_lo[partial] *= sub_valid
-        f_hi[partial] *= sub_valid
         mass[partial] = np.count_nonzero(sub_valid, axis=1) / g
         empty[partial] = n_bins - np.count_nonzero(sub_valid.reshape(-1, n_bins, g).any(axis=2), axis=1)
-    f_hi -= f_lo  # per sample (1 - frac) f_lo + frac f_hi
-    f_hi *= frac
-    f_lo += f_hi
-    return AxisStats(support_len, support_overlap, mass, f_lo.sum(axis=1) / g, empty)
+    return AxisStats(support_len, support_overlap, mass, inside_mass(lo, frac, valid, partial, r0, r1) / g, empty)
+
+
+def sample_rows(values: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """``values[rows]`` for per-sample arrays, kept sample-major in memory (a transposed view)."""
+    return np.take(values.T, rows, axis=1).T
+
+
+def inside_mass(lo, frac, valid, partial, r0, r1) -> np.ndarray:
+    """Per box, the sum over its valid samples of ``(1 - frac) f(lo) + frac f(lo + 1)``, where ``f(c)``
+    is the fraction of cell ``c`` (``[c, c + 1)``) inside the RoI ``[r0, r1)``; ``partial``: the
+    boxes that have invalid samples.
+
+    With ``a = floor(r0)``, ``b = floor(r1)``, ``f`` is a sum of four steps,
+    ``f(c) = f_a [c >= a] + (1 - f_a) [c >= a + 1] - (1 - f_b) [c >= b] - f_b [c >= b + 1]`` with
+    ``f_a = a + 1 - r0``, ``f_b = r1 - b`` (this also gives ``r1 - r0`` when both edges cut one
+    cell), and the bilinear reading of the step ``[c >= k + 1]`` at position ``p = lo + frac`` is
+    the ramp ``clip(p - k, 0, 1)``. So the inside mass is four per-box sums of ramps over the
+    samples, each exact in the samples' precision (``p - k`` is exact there for whole ``k`` below
+    ``2 ** mantissa bits`` and ``p >= 0``). Boxes outside that range go cell by cell
+    (:func:`cell_fractions`).
+    """
+    if lo.dtype != np.float32:  # in float64 the cell fractions cost fewer passes than four ramps
+        f_lo, f_hi = cell_fractions(lo, r0, r1)
+        if len(partial):
+            f_lo[partial] *= valid[partial]
+            f_hi[partial] *= valid[partial]
+        f_hi -= f_lo  # per sample (1 - frac) f_lo + frac f_hi
+        f_hi *= frac
+        f_lo += f_hi
+        return f_lo.sum(axis=1)
+    position = lo + frac  # where each sample reads after the kernel's clamping (exact: frac = t - lo)
+    if len(partial):
+        position[partial] = np.where(sample_rows(valid, partial), sample_rows(position, partial), -np.inf)  # ramps of -inf are 0
+    a, b = np.floor(r0), np.floor(r1)
+    f_a, f_b = a + 1.0 - r0, r1 - b
+    dtype = lo.dtype.type
+    limit = 2.0 ** np.finfo(lo.dtype).nmant  # whole numbers below it are exact in lo's precision
+    ramps = (np.abs(a) < limit) & (np.abs(b) < limit)
+    fits = ramps.all()
+    ramp = np.empty_like(position)
+    total = np.zeros(len(lo))
+    for k, weight in ((a - 1.0, f_a), (a, 1.0 - f_a), (b - 1.0, f_b - 1.0), (b, -f_b)):
+        np.subtract(position, (k if fits else np.where(ramps, k, 0.0)).astype(dtype)[:, None], out=ramp)
+        np.clip(ramp, dtype(0), dtype(1), out=ramp)
+        total += weight * np.add.reduce(ramp, axis=1, dtype=np.float64)
+    total[~(r0 <= r1)] = 0.0  # an empty or inverted RoI holds nothing
+    other = np.flatnonzero(~ramps & (r0 <= r1))
+    if len(other):
+        f_lo, f_hi = cell_fractions(lo[other], r0[other], r1[other])
+        sub_valid, sub_frac = valid[other], frac[other]
+        total[other] = (sub_valid * ((1.0 - sub_frac) * f_lo + sub_frac * f_hi)).sum(axis=1)
+    return total
 
 
 def cell_fractions(lo, r0, r1) -> tuple[np.ndarray, np.ndarray]:

@@ -21,10 +21,17 @@ F32 = np.float32
 
 
 def cround(x: np.ndarray) -> np.ndarray:
-    """C ``round()``: half away from zero (0.5 -> 1, 2.5 -> 3, -0.5 -> -1), in ``x``'s precision."""
+    """C ``round()``: half away from zero (0.5 -> 1, 2.5 -> 3, -0.5 -> -1), as float64.
+
+    For float32 ``x`` it is ``trunc(x + copysign(0.5, x))`` in float64, where that sum is exact (or,
+    for ``|x| < 2 ** -30``, rounds to the same integer part); otherwise the fractional part decides.
+    """
     x = np.asarray(x)
+    if x.dtype == np.float32:
+        wide = x.astype(np.float64)
+        return np.trunc(wide + np.copysign(0.5, wide))
     whole = np.trunc(x)
-    return (whole + np.where(np.abs(x - whole) >= 0.5, np.sign(x), 0)).astype(np.float64)
+    return (whole + np.copysign(np.abs(x - whole) >= 0.5, x)).astype(np.float64)
 
 
 def to_cells(x: np.ndarray, stride: float, arithmetic: str) -> np.ndarray:
@@ -111,11 +118,12 @@ def bilinear(t, length, low_limit: float, high_offset: float):
 
 
 def clip_windows(start, end, length):
-    """Clip integer windows ``(boxes, bins)`` to the map ``[0, length)``, in place."""
+    """Clip whole-cell windows ``(boxes, bins)`` to the map ``[0, length)``, in place (integer or float64
+    arrays; a float ``length`` may be ``inf``)."""
     if min(start.min(initial=0), end.min(initial=0)) < 0:
-        np.maximum(start, 0, out=start)
-        np.maximum(end, 0, out=end)
-    top = length[:, None]
+        np.clip(start, 0, None, out=start)
+        np.clip(end, 0, None, out=end)
+    top = np.asarray(length)[:, None]
     np.minimum(start, top, out=start)
     np.minimum(end, top, out=end)
     return start, end

@@ -38,16 +38,15 @@ def roipool(lo, hi, bins: int, length, geometry: Geometry) -> WindowAxis:
     ``ceil`` reads one cell more than exact arithmetic would. In ``float32`` arithmetic ``x/s`` is
     the float32 product ``x * float32(1/s)`` (``docs/semantics.md`` §2.1, §9).
     """
-    a = cround(to_cells(lo, geometry.stride, geometry.arithmetic)).astype(np.int64)
-    b = cround(to_cells(hi, geometry.stride, geometry.arithmetic)).astype(np.int64)
-    n = np.maximum(b - a + 1, 1)
+    a = cround(to_cells(lo, geometry.stride, geometry.arithmetic))
+    b = cround(to_cells(hi, geometry.stride, geometry.arithmetic))
+    n = np.maximum(b - a + 1.0, 1.0)
     bin_size = n.astype(np.float32) / np.float32(bins)
     edge = np.arange(bins + 1, dtype=np.float32)[:, None] * bin_size  # edges x boxes: see place_samples
-    start = np.floor(edge[:-1]).astype(np.int64)
-    start += a
-    end = np.ceil(edge[1:]).astype(np.int64)
-    end += a
-    return WindowAxis(*clip_windows(start.T, end.T, _map_cells(length)))
+    # whole cells as float64 (exact: below 2 ** 53), laid out bin-major like the edges
+    start = np.floor(edge[:-1]) + a
+    end = np.ceil(edge[1:]) + a
+    return WindowAxis(*clip_windows(start.T, end.T, np.asarray(length, np.float64)))
 
 
 def roipool_floor(lo, hi, bins: int, length, geometry: Geometry) -> WindowAxis:

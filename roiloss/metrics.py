@@ -31,31 +31,34 @@ def measure(ax: Axes, px_per_unit_x=None, px_per_unit_y=None) -> dict[str, np.nd
     support = sy.support_len * sx.support_len
     mass = sy.mass * sx.mass
     with np.errstate(invalid="ignore", divide="ignore"):
-        outside = np.where(mass > 0, 1.0 - (sy.inside_mass * sx.inside_mass) / np.where(mass > 0, mass, 1), np.nan)
+        outside = 1.0 - (sy.inside_mass * sx.inside_mass) / mass
+    outside[~(mass > 0)] = np.nan  # nothing read: no weight to split
 
     (ey0, ey1), (ex0, ex1) = ax.y.sampled, ax.x.sampled
-    e_len_y, e_len_x = np.maximum(ey1 - ey0, 0), np.maximum(ex1 - ex0, 0)
+    e_len_y, e_len_x = np.clip(ey1 - ey0, 0.0, None), np.clip(ex1 - ex0, 0.0, None)
     e_inter = interval_overlap(ey0, ey1, ry0, ry1) * interval_overlap(ex0, ex1, rx0, rx1)
     union = area + e_len_y * e_len_x - e_inter
     unit_x = ax.stride if px_per_unit_x is None else px_per_unit_x
     unit_y = ax.stride if px_per_unit_y is None else px_per_unit_y
     shift = np.maximum(np.maximum(np.abs(ey0 - ry0), np.abs(ey1 - ry1)) * unit_y,
                        np.maximum(np.abs(ex0 - rx0), np.abs(ex1 - rx1)) * unit_x)
+    shift[shift < SHIFT_FLOOR_PX] = 0.0
 
     rows, cols = ax.y.bins, ax.x.bins
     return {
         "lost_frac": _zero_noise(np.clip(1.0 - covered / area, 0.0, 1.0)),
-        "gained_frac": _zero_noise(np.maximum((support - covered) / area, 0.0)),
+        "gained_frac": _zero_noise(np.clip((support - covered) / area, 0.0, None)),
         "outside_weight": np.clip(outside, 0.0, 1.0),
         "iou": np.clip(e_inter / union, 0.0, 1.0),
-        "shift_px": np.where(shift < SHIFT_FLOOR_PX, 0.0, shift),
+        "shift_px": shift,
         "empty_bins": rows * cols - (rows - sy.empty_bins) * (cols - sx.empty_bins),
     }
 
 
 def _zero_noise(values: np.ndarray) -> np.ndarray:
     """A difference of equal areas computed two ways is 0, not 1e-16: the "lost anything" share counts it."""
-    return np.where(values < 1e-12, 0.0, values)
+    values[values < 1e-12] = 0.0
+    return values
 
 
 def flag_codes(x1, y1, x2, y2, image_w, image_h, invalid, sub_cell) -> tuple[np.ndarray, np.ndarray]:

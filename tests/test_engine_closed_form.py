@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from roiloss.axis import SampleAxis, SampleGroups, WindowAxis
 from roiloss.axis_entries import EntryAxis
-from roiloss.axis_stats import cell_fractions, sample_stats, sample_support, window_stats
+from roiloss.axis_stats import cell_fractions, inside_mass, sample_stats, sample_support, window_stats
 from roiloss.geometry import Geometry, map_length
 from roiloss.kernels import bilinear, place_samples
 from roiloss.methods import METHODS, axes
@@ -138,3 +138,72 @@ def test_placement_and_kernel_are_the_per_sample_formulas(case, geometry, g, lim
     for got, want in zip(bilinear(t, cells, *limits), reference_bilinear(t, cells, *limits)):
         assert got.dtype == want.dtype
         np.testing.assert_array_equal(got, want)
+
+
+@settings(max_examples=100, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), dtype=st.sampled_from([np.float32, np.float64]),
+       offset=st.sampled_from([0.0, 3.0, 2.0**23 - 8, 2.0**24 + 16, 2.0**30]))
+def test_inside_mass_ramps_match_the_cell_fractions(seed, dtype, offset):
+    """The four-ramp inside mass against the cell-by-cell sum, from cell 0 to past float32's whole
+    numbers (where the ramps give way to the cell path), with empty and inverted RoIs and off-map
+    samples."""
+    rng = np.random.default_rng(seed)
+    n, count = 30, 6
+    t = np.sort(offset + rng.uniform(-1.5, 6.0, (n, count)), axis=1).astype(dtype)
+    t[rng.random((n, count)) < 0.1] = dtype(0.0)
+    t.sort(axis=1)
+    valid = rng.random((n, count)) > 0.15
+    valid[: n // 2] = True
+    lo = np.floor(np.maximum(t, 0))
+    frac = np.maximum(t, 0) - lo
+    r0 = offset + rng.uniform(-1.0, 3.0, n)
+    r1 = r0 + rng.choice([0.0, -0.5, 0.25, 1.0, 2.5, 7.0], n)
+    partial = np.flatnonzero(~valid.all(axis=1))
+    got = inside_mass(np.asfortranarray(lo), np.asfortranarray(frac), np.asfortranarray(valid), partial, r0, r1)
+    cell, wide = lo.astype(np.float64), frac.astype(np.float64)
+    f_lo = np.maximum(np.minimum(cell + 1.0, r1[:, None]) - np.maximum(cell, r0[:, None]), 0.0)
+    f_hi = np.maximum(np.minimum(cell + 2.0, r1[:, None]) - np.maximum(cell + 1.0, r0[:, None]), 0.0)
+    want = (valid * ((1.0 - wide) * f_lo + wide * f_hi)).sum(axis=1)
+    np.testing.assert_allclose(got, want, rtol=0, atol=1e-12 * max(1.0, offset))
+
+
+@settings(max_examples=500, deadline=None)
+@given(x=st.floats(width=32, allow_nan=False, allow_infinity=False))
+def test_cround_is_c_round_for_every_float32(x):
+    """C ``round()`` of a float32, against exact rational arithmetic."""
+    from fractions import Fraction
+
+    from roiloss.kernels import cround
+
+    exact = Fraction(float(np.float32(x)))
+    whole = int(abs(exact) + Fraction(1, 2))  # floor(|x| + 1/2): half away from zero
+    assert cround(np.array([x], dtype=np.float32))[0] == (whole if exact >= 0 else -whole)
+    assert cround(np.array([x], dtype=np.float64))[0] == (whole if exact >= 0 else -whole)
+
+
+def test_run_all_runs_every_task_once_and_reraises(monkeypatch):
+    import threading
+    import time
+
+    import pytest
+
+    from roiloss import analysis
+
+    monkeypatch.setattr(analysis, "THREADS", 3)
+    seen, threads = [], set()
+
+    def record(task):
+        seen.append(task)
+        threads.add(threading.get_ident())
+        time.sleep(0.001)  # long enough for every thread to take tasks
+
+    analysis.run_all(record, list(range(200)))
+    assert sorted(seen) == list(range(200))
+    assert threading.get_ident() in threads  # the caller works too
+
+    def fail(task):
+        if task == 7:
+            raise ValueError("task 7")
+
+    with pytest.raises(ValueError, match="task 7"):
+        analysis.run_all(fail, list(range(200)))
