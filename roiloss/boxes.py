@@ -137,7 +137,7 @@ def from_columns(raw: BoxTable, columns: dict[str, str] | None = None, source: s
             "(or map them with columns)")
 
     flagged = np.flatnonzero(reasoned)
-    suspects = flagged[np.char.startswith(invalid[flagged].astype(str), "non-numeric")]
+    suspects = flagged[np.char.startswith(invalid[flagged].astype(str), "non-numeric")] if len(flagged) else flagged
     if len(suspects):  # a header line repeated inside the file (files concatenated with cat)
         repeated = np.ones(len(suspects), dtype=bool)
         for canonical in box_columns:

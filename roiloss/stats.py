@@ -28,8 +28,35 @@ def _describe(values: np.ndarray) -> dict[str, float]:
         return {s: np.nan for s in STATISTICS}
     with np.errstate(invalid="ignore", over="ignore"):  # a degenerate box can gain an infinite share
         mean, maximum = float(values.mean()), float(values.max())
-        median, p95 = np.percentile(values, [50, 95], overwrite_input=True)
-    return {"mean": mean, "median": float(median), "p95": float(p95), "max": maximum}
+        median, p95 = linear_percentiles(values, (50, 95))
+    return {"mean": mean, "median": median, "p95": p95, "max": maximum}
+
+
+def linear_percentiles(values: np.ndarray, percents) -> list[float]:
+    """``np.percentile(values, percents, overwrite_input=True)`` (the ``linear`` method) of 1-D
+    float64 ``values`` without NaN, computed as numpy does operation by operation, so the results
+    are identical; partitions ``values`` in place. numpy's own goes through ``np.unique``, which
+    imports ``numpy.ma`` (a tenth of a small run's start-up).
+
+    Position ``v = (n - 1) q`` with ``q = p / 100``; below it ``i = floor(v)``, above ``i + 1``, both
+    the last value when ``v >= n - 1``, where ``i`` counts as ``-1`` in ``g = v - i``; the result is
+    ``a + (b - a) g``, or ``b - (b - a)(1 - g)`` when ``g >= 0.5``."""
+    n = len(values)
+    q = np.true_divide(np.asarray(percents), 100)
+    virtual = (n - 1) * q
+    below = np.floor(virtual)
+    above = below + 1
+    last = virtual >= n - 1
+    below[last] = above[last] = -1
+    gamma = virtual - below
+    below, above = below.astype(np.intp), above.astype(np.intp)
+    values.partition(sorted({0, n - 1, *(below % n), *(above % n)}))
+    a, b = values[below], values[above]
+    with np.errstate(invalid="ignore", over="ignore"):
+        diff = b - a
+        result = a + diff * gamma
+        np.subtract(b, diff * (1 - gamma), out=result, where=gamma >= 0.5)
+    return [float(v) for v in result]
 
 
 def flag_masks(flags) -> tuple[np.ndarray, np.ndarray]:

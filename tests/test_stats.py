@@ -3,6 +3,8 @@
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import roiloss
 from roiloss.stats import STAT_METRICS, Accumulator, describe, flag_masks, summarize
@@ -49,3 +51,17 @@ def test_chunked_accumulation_equals_the_whole():
     assert set(by_level.level) <= {2, 3, 4, 5}
     assert [c for c in whole.columns if c.startswith("shift_px")] == [f"shift_px_{s}" for s in ("mean", "median", "p95", "max")]
     assert STAT_METRICS == ["lost_frac", "gained_frac", "outside_weight", "shift_px"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(values=st.lists(st.one_of(st.floats(allow_nan=False, width=32), st.sampled_from([0.0, 1.0, np.inf, -np.inf])),
+                       min_size=1, max_size=60))
+def test_linear_percentiles_are_numpys(values):
+    """Our percentiles (no np.unique, so no numpy.ma import) equal numpy's, bit for bit."""
+    from roiloss.stats import linear_percentiles
+
+    values = np.array(values, dtype=np.float64)
+    with np.errstate(invalid="ignore", over="ignore"):
+        want = np.percentile(values.copy(), [50, 95, 5, 100, 0])
+    got = linear_percentiles(values.copy(), (50, 95, 5, 100, 0))
+    np.testing.assert_array_equal(got, want)

@@ -2,6 +2,8 @@
 and no cell is cut ("…"); COLUMNS is honoured when the output is piped."""
 
 import pytest
+from hypothesis import event, given, settings
+from hypothesis import strategies as st
 from conftest import EXAMPLE, VAL, invoke
 
 COMMANDS = [
@@ -40,3 +42,47 @@ def test_wide_terminals_show_image_category_and_box():
     assert "296.0, 192.0, 496.0, 337.0" in wide
     forced = invoke("analyze", EXAMPLE, "--wide", env={"COLUMNS": "80"}).stdout
     assert "article.jpg" in forced and "…" not in forced
+
+
+# names as roiloss prints them, wide (CJK) ones, and anything (which rich must get)
+text = st.one_of(st.from_regex(r"[a-z_>0-9.-]{0,10}", fullmatch=True), st.from_regex(r"[a-z]{0,3}[猫犬]{0,3}", fullmatch=True),
+                 st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=12))
+
+
+@settings(max_examples=400, deadline=None)
+@given(title=st.one_of(st.none(), text), width=st.integers(20, 200), data=st.data(),
+       columns=st.lists(st.tuples(text, st.sampled_from(["left", "right", "default", "center"])), min_size=1, max_size=7))
+def test_plain_tables_are_laid_out_as_rich_lays_them_out(title, width, columns, data):
+    """The fast layout of plain tables gives rich's text exactly, or leaves the table to rich."""
+    import io
+
+    from rich.console import Console
+
+    from roiloss.terminal import new_table, plain_table_lines
+
+    table = new_table(title)
+    for header, justify in columns:
+        table.add_column(header, justify=justify, no_wrap=data.draw(st.booleans()))
+    for _ in range(data.draw(st.integers(0, 5))):
+        table.add_row(*[data.draw(st.one_of(text, st.from_regex(r"-?[0-9]{1,6}\.[0-9]{3}", fullmatch=True)))
+                        for _ in columns], end_section=data.draw(st.booleans()))
+    lines = plain_table_lines(table, width)
+    event("laid out by rich" if lines is None else "laid out fast")
+    if lines is None:
+        return
+    stream = io.StringIO()
+    Console(file=stream, width=width, color_system=None, highlight=False, emoji=False).print(table)
+    assert "".join(line + "\n" for line in lines) == stream.getvalue()
+
+
+def test_plain_tables_take_the_fast_layout():
+    """Numbers, names and an ASCII title: the fast layout applies (the test above is not vacuous)."""
+    from roiloss.terminal import new_table, plain_table_lines
+
+    table = new_table("Boxes per method")
+    table.add_column("method")
+    table.add_column("boxes", justify="right")
+    table.add_row("roialign", "12")
+    assert plain_table_lines(table, 80) == [
+        "Boxes per method ", "                 ", " method    boxes ", " --------------- ",
+        " roialign     12 ", "                 "]
