@@ -7,7 +7,6 @@ threads (numpy releases the GIL in its loops).
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,9 +17,9 @@ from .geometry import Geometry, map_length
 from .methods import METHODS, axes
 from .metrics import METRICS, flag_codes, measure
 from .semantics import Semantics
+from .workers import run_all
 
 CHUNK = 32768  # boxes per engine pass: bounds memory, keeps Python overhead per pass small
-THREADS = min(os.cpu_count() or 1, 4)
 NO_SIZE_FOR_RESIZE = "image size unknown (the model's resize needs it)"
 
 
@@ -114,43 +113,6 @@ def metric_arrays(boxes: ModelBoxes, geometry: Geometry, methods: list[str]) -> 
             tasks.append((float(stride), rows))
     run_all(run, tasks)
     return values
-
-
-def run_all(run, tasks: list) -> None:
-    """``run`` every task on up to :data:`THREADS` threads, the calling thread being one of them
-    (its memory is already mapped: fewer fresh pages than a new thread's). Re-raises the first
-    error after every thread has stopped."""
-    helpers = min(THREADS, len(tasks)) - 1
-    if helpers < 1:
-        for task in tasks:
-            run(task)
-        return
-    import threading
-    from concurrent.futures import ThreadPoolExecutor
-
-    queue, lock, failed = iter(tasks), threading.Lock(), []
-
-    def work():
-        while not failed:
-            with lock:
-                task = next(queue, None)
-            if task is None:
-                return
-            try:
-                run(task)
-            except BaseException as error:
-                failed.append(error)
-                raise
-
-    with ThreadPoolExecutor(helpers) as pool:
-        futures = [pool.submit(work) for _ in range(helpers)]
-        try:
-            work()
-        finally:
-            for future in futures:
-                future.exception()
-    if failed:
-        raise failed[0]
 
 
 @dataclass

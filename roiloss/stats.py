@@ -11,9 +11,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from .workers import run_all
+
 STAT_METRICS = ["lost_frac", "gained_frac", "outside_weight", "shift_px"]
 STATISTICS = ["mean", "median", "p95", "max"]
 COUNTS = ["boxes", "measured", "losing", "invalid", "sub_cell"]  # what an Accumulator counts per group
+# metrics are summarised on several threads while each one's float64 copy stays below 64 MB
+PARALLEL_VALUES = 8_000_000
 
 
 def describe(values: np.ndarray) -> dict[str, float]:
@@ -147,8 +151,9 @@ class Accumulator:
         return pd.DataFrame(self.records())
 
     def records(self) -> list[dict]:
-        """The rows of :meth:`summary` as dicts, without pandas. Needs one float64 copy of one
-        metric's values at a time."""
+        """The rows of :meth:`summary` as dicts, without pandas. Needs a float64 copy of one
+        metric's values per thread (:data:`~roiloss.workers.THREADS`; one at a time past
+        :data:`PARALLEL_VALUES` values)."""
         rows = []
         for key, part in self.parts.items():
             row = {"method": key[0]}
@@ -157,11 +162,27 @@ class Accumulator:
             boxes, measured, losing, invalid, sub_cell = (sum(part[name]) for name in COUNTS)
             row.update({"boxes": boxes, "measured": measured, "invalid": invalid, "sub_cell": sub_cell,
                         "lost_any_share": losing / measured if measured else np.nan})
-            for metric in STAT_METRICS:
-                statistics = _describe(_unpack(part[metric])) if self.values else dict.fromkeys(STATISTICS, np.nan)
-                for stat, value in statistics.items():
-                    row[f"{metric}_{stat}"] = value
+            if not self.values:
+                row.update({f"{metric}_{stat}": np.nan for metric in STAT_METRICS for stat in STATISTICS})
             rows.append(row)
+        if self.values:
+            tasks = [(row, metric, part[metric]) for row, part in zip(rows, self.parts.values())
+                     for metric in STAT_METRICS]
+
+            def describe_one(task):
+                row, metric, chunks = task
+                statistics = _describe(_unpack(chunks))
+                row.update({f"{metric}_{stat}": statistics[stat] for stat in STATISTICS})
+
+            largest = max((sum(count for count, _, _ in chunks) for _, _, chunks in tasks), default=0)
+            if largest <= PARALLEL_VALUES:
+                run_all(describe_one, tasks)
+            else:
+                for task in tasks:
+                    describe_one(task)
+            order = ["method", *([self.by] if self.by else []), "boxes", "measured", "invalid", "sub_cell",
+                     "lost_any_share", *(f"{metric}_{stat}" for metric in STAT_METRICS for stat in STATISTICS)]
+            rows = [{name: row[name] for name in order} for row in rows]
         return rows
 
 

@@ -187,9 +187,9 @@ def test_run_all_runs_every_task_once_and_reraises(monkeypatch):
 
     import pytest
 
-    from roiloss import analysis
+    from roiloss import workers
 
-    monkeypatch.setattr(analysis, "THREADS", 3)
+    monkeypatch.setattr(workers, "THREADS", 3)
     seen, threads = [], set()
 
     def record(task):
@@ -197,7 +197,7 @@ def test_run_all_runs_every_task_once_and_reraises(monkeypatch):
         threads.add(threading.get_ident())
         time.sleep(0.001)  # long enough for every thread to take tasks
 
-    analysis.run_all(record, list(range(200)))
+    workers.run_all(record, list(range(200)))
     assert sorted(seen) == list(range(200))
     assert threading.get_ident() in threads  # the caller works too
 
@@ -206,4 +206,4 @@ def test_run_all_runs_every_task_once_and_reraises(monkeypatch):
             raise ValueError("task 7")
 
     with pytest.raises(ValueError, match="task 7"):
-        analysis.run_all(fail, list(range(200)))
+        workers.run_all(fail, list(range(200)))
