@@ -89,7 +89,9 @@ def test_roialign_with_adaptive_sampling_loses_nothing_inside_its_image(boxes, s
         w, h = boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]
         assert (frame["lost_frac"].to_numpy() * w * h <= 2e-4 * 2 * (w + h)).all()
         assert (frame["shift_px"] <= 2e-4).all()
-        assert (frame["iou"] >= 1 - 1e-3).all()
+        # the sampled box and the box differ by at most that strip on each side: IoU loses at
+        # most both strips over the area (a 0.125 px box at x = 389 keeps IoU 0.9989)
+        assert (frame["iou"].to_numpy() >= 1 - 2 * 2e-4 * 2 * (w + h) / (w * h)).all()
 
 
 @settings(max_examples=100, deadline=None)
