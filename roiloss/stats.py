@@ -54,7 +54,8 @@ def linear_percentiles(values: np.ndarray, percents) -> list[float]:
     below[last] = above[last] = -1
     gamma = virtual - below
     below, above = below.astype(np.intp), above.astype(np.intp)
-    values.partition(sorted({0, n - 1, *(below % n), *(above % n)}))
+    # only the order statistics at ``below`` and ``above`` matter (numpy also places 0 and n - 1)
+    values.partition(sorted({*(below % n), *(above % n)}))
     a, b = values[below], values[above]
     with np.errstate(invalid="ignore", over="ignore"):
         diff = b - a
