@@ -86,3 +86,13 @@ def test_plain_tables_take_the_fast_layout():
     assert plain_table_lines(table, 80) == [
         "Boxes per method ", "                 ", " method    boxes ", " --------------- ",
         " roialign     12 ", "                 "]
+
+
+def test_user_strings_are_printed_as_written(tmp_path):
+    """A category such as ``:smile:`` or ``[b]x[/b]`` is text: no emoji, no markup."""
+    path = tmp_path / "boxes.csv"
+    path.write_text('x1,y1,x2,y2,category\n0,0,40,30,:smile:\n0,0,40,30,[b]x[/b]\n')
+    result = invoke("analyze", path, "--wide", env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert ":smile:" in result.stdout and "[b]x[/b]" in result.stdout
+    assert "\N{SMILING FACE WITH OPEN MOUTH AND SMILING EYES}" not in result.stdout
