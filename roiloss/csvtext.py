@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .arrow_arrays import index_array, string_array
+
 if TYPE_CHECKING:
     import pyarrow as pa
 
@@ -45,7 +47,7 @@ class SharedLead:
         """The rows as one Arrow table."""
         import pyarrow as pa
 
-        lead = self.lead.take(np.repeat(np.arange(self.lead.num_rows), self.per_lead))
+        lead = self.lead.take(index_array(np.repeat(np.arange(self.lead.num_rows), self.per_lead)))
         return pa.Table.from_arrays(lead.columns + self.rest.columns, schema=self.schema)
 
 
@@ -56,12 +58,20 @@ def csv_bytes(table, header: bool = False):
 
     if isinstance(table, SharedLead):
         body = _stitched(table)
-        return pa.py_buffer(csv_bytes(table.schema.empty_table(), True).to_pybytes() + body.to_pybytes()) if header else body
+        return pa.py_buffer(csv_bytes(no_rows(table), True).to_pybytes() + body.to_pybytes()) if header else body
     pool = pa.system_memory_pool()  # malloc reuses freed blocks (tune_allocator): no fresh pages per piece
     sink = pa.BufferOutputStream(memory_pool=pool)
     options = pa_csv.WriteOptions(include_header=header, quoting_style="needed", batch_size=1 << 14)  # not 1024: faster
     pa_csv.write_csv(table, sink, options, memory_pool=pool)
     return sink.getvalue()
+
+
+def no_rows(table):
+    """``table`` (Arrow or :class:`SharedLead`) without its rows, as an Arrow table: for a header.
+    (Not ``schema.empty_table()``: that imports pandas.)"""
+    if isinstance(table, SharedLead):
+        return table.slice(0, 0).table()
+    return table.slice(0, 0)
 
 
 def _stitched(rows: SharedLead):
@@ -75,8 +85,9 @@ def _stitched(rows: SharedLead):
     if lead is None or rest is None:
         return csv_bytes(rows.table())
     pool = pa.system_memory_pool()
-    lead = pc.take(lead, np.repeat(np.arange(len(lead)), rows.per_lead), memory_pool=pool)
-    lines = pc.binary_join_element_wise(lead, rest, pa.scalar("", pa.large_string()), memory_pool=pool)
+    lead = pc.take(lead, index_array(np.repeat(np.arange(len(lead)), rows.per_lead)), memory_pool=pool)
+    nothing = string_array([""], large=True)[0]  # not pa.scalar: that imports pandas
+    lines = pc.binary_join_element_wise(lead, rest, nothing, memory_pool=pool)
     if not len(lines):
         return pa.py_buffer(b"")
     size = int(np.frombuffer(lines.buffers()[1], np.int64)[len(lines)])  # the data buffer may be longer

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from .analysis import Rows, passed_through
+from .arrow_arrays import column_array, index_array, number_array, string_array
 from .box_table import as_numpy, missing, numbers
 from .csvtext import SharedLead
 from .methods import METHODS
@@ -31,7 +32,7 @@ def row_tables(rows: Rows) -> SharedLead:
         return arrays[0].ravel() if k == 1 else np.stack(arrays, axis=1).ravel()
 
     def constant(text):
-        return pa.repeat(pa.scalar(text, pa.string()), n * k * m)
+        return string_array([text]).take(index_array(np.zeros(n * k * m, dtype=np.int64)))
 
     lead = {c: _arrow_column(table[c], k) for c in ("roi_id", "image_id", "category")}
     for c in ("x1", "y1", "x2", "y2"):
@@ -51,7 +52,7 @@ def row_tables(rows: Rows) -> SharedLead:
     rest = {}
     if semantics.preset:
         rest["preset"] = constant(semantics.preset)
-    rest["method"] = pa.array(methods, pa.string()).take(np.tile(np.arange(m), n * k))
+    rest["method"] = string_array(methods).take(index_array(np.tile(np.arange(m), n * k)))
     pool_rows, pool_cols = semantics.geometry.pool
     rest["pool"] = constant(f"{pool_rows}x{pool_cols}")
     samples = np.array([semantics.geometry.sampling_ratio if METHODS[name].sampled else np.nan for name in methods])
@@ -64,20 +65,14 @@ def row_tables(rows: Rows) -> SharedLead:
         rest[name] = _arrow_column(table[name], k * m)
     offsets = np.cumsum([0] + [len(names) for names in rows.flag_names[:-1]])
     codes = box_major([c.astype(np.int64) + o for c, o in zip(rows.flag_codes, offsets)])
-    names = pa.array([str(v) for names in rows.flag_names for v in names], pa.string())
-    rest["flags"] = names.take(np.repeat(codes, m))
+    names = string_array([str(v) for names in rows.flag_names for v in names])
+    rest["flags"] = names.take(index_array(np.repeat(codes, m)))
     return SharedLead(pa.table(lead), pa.table(rest), m)
 
 
 def _number(values, integer: bool = False):
     """Numbers as Arrow, NaN missing; ``integer``: as int64."""
-    import pyarrow as pa
-
-    values = np.asarray(values, dtype=float)
-    if integer:
-        missing = np.isnan(values)
-        return pa.array(np.where(missing, 0, values).astype(np.int64), mask=missing)
-    return pa.array(values, from_pandas=True)
+    return number_array(values, integer=integer)
 
 
 def _arrow_column(column, repeat: int):
@@ -85,10 +80,12 @@ def _arrow_column(column, repeat: int):
     (mixed Python types become text)."""
     import pyarrow as pa
 
-    try:
-        array = pa.array(column, from_pandas=True)
-    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
-        values = np.asarray(as_numpy(column), dtype=object)
-        array = pa.array([None if gone else str(v) for v, gone in zip(values, missing(values))],
-                         type=pa.string())
-    return array if repeat == 1 else array.take(np.repeat(np.arange(len(array)), repeat))
+    array = column_array(column)
+    if array is None:
+        try:
+            array = pa.array(column, from_pandas=True)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+            values = np.asarray(as_numpy(column), dtype=object)
+            array = pa.array([None if gone else str(v) for v, gone in zip(values, missing(values))],
+                             type=pa.string())
+    return array if repeat == 1 else array.take(index_array(np.repeat(np.arange(len(array)), repeat)))

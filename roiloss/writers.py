@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .csvtext import SharedLead, csv_bytes
+from .csvtext import SharedLead, csv_bytes, no_rows
 from .errors import OutputError
 
 MACHINE_FORMATS = ("csv", "json", "jsonl")
@@ -181,7 +181,7 @@ class TableWriter:
         group = table.per_lead if isinstance(table, SharedLead) else 1  # a piece holds whole leads
         step = max(SLICE_ROWS // group, 1) * group
         pieces = [functools.partial(csv_bytes, table.slice(start, step)) for start in range(0, table.num_rows, step)]
-        return ([functools.partial(csv_bytes, table.schema.empty_table(), header=True)] if first else []) + pieces
+        return ([functools.partial(csv_bytes, no_rows(table), header=True)] if first else []) + pieces
 
     def _write_piece(self, encoding) -> None:
         if self._failed:

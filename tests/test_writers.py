@@ -6,6 +6,8 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from roiloss.writers import TableWriter, atomic_output, write_frame
 
@@ -119,3 +121,41 @@ def test_unwritable_outputs_exit_2_naming_the_file(args, message, tmp_path):
     assert result.exit_code == 2, result.output
     assert message in result.stderr and "internal error" not in result.stderr and "Traceback" not in result.stderr
     assert result.stdout == ""  # nothing half-done before the error
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=st.data(), kind=st.sampled_from(["float", "int", "bool", "text", "mixed"]))
+def test_arrow_arrays_from_buffers_equal_pyarrow_array(data, kind):
+    """Arrays built without ``pyarrow.array`` (which imports pandas) are the ones it builds."""
+    import pyarrow as pa
+
+    from roiloss.arrow_arrays import column_array, index_array, number_array, string_array
+
+    n = data.draw(st.integers(0, 30))
+    if kind == "float":
+        column = np.array(data.draw(st.lists(st.floats(allow_infinity=True), min_size=n, max_size=n)), dtype=float)
+        assert number_array(column).equals(pa.array(column, from_pandas=True))
+        whole = np.where(np.isfinite(column), np.round(np.clip(column, -1e15, 1e15)), np.nan)
+        missing = np.isnan(whole)
+        want = pa.array(np.where(missing, 0, whole).astype(np.int64), mask=missing)
+        assert number_array(whole, integer=True).equals(want)
+    elif kind == "int":
+        column = np.array(data.draw(st.lists(st.integers(-2**63, 2**63 - 1), min_size=n, max_size=n)), dtype=np.int64)
+        assert column_array(column).equals(pa.array(column, from_pandas=True))
+        assert index_array(column).equals(pa.array(column))
+    elif kind == "bool":
+        column = np.array(data.draw(st.lists(st.booleans(), min_size=n, max_size=n)), dtype=bool)
+        assert column_array(column).equals(pa.array(column, from_pandas=True))
+    else:
+        values = st.one_of(st.text(st.characters(codec="utf-8", exclude_categories=("Cs",))), st.none(), st.just(float("nan")))
+        if kind == "mixed":
+            values = st.one_of(values, st.integers(0, 9))
+        column = np.array(data.draw(st.lists(values, min_size=n, max_size=n)) + [None], dtype=object)[:-1]
+        texts_only = all(v is None or isinstance(v, str) or v != v for v in column)
+        built = column_array(column)
+        if texts_only:
+            assert built.equals(pa.array(column, from_pandas=True, type=pa.string()))
+            strings = [v for v in column if isinstance(v, str)]
+            assert string_array(strings).equals(pa.array(strings, type=pa.string()))
+        else:
+            assert built is None  # left to pyarrow.array
