@@ -107,9 +107,55 @@ def arrow_table(frame):
 
 
 def records(frame) -> list[dict]:
+    """The rows of a DataFrame (or of an analysis, :class:`~roiloss.analysis.Rows`, without pandas
+    where :func:`rows_records` can) as dicts of plain Python values, missing values as ``None``."""
+    if not hasattr(frame, "iloc"):
+        plain = rows_records(frame)
+        if plain is not None:
+            return plain
+        frame = frame.frame()
     names = list(frame.columns)
     columns = [_column_values(frame[name]) for name in names]
     return [dict(zip(names, row)) for row in zip(*columns)]
+
+
+INTEGER_COLUMNS = ("level", "empty_bins", "sampling_ratio")  # whole numbers that may be missing (NaN)
+
+
+def rows_records(rows) -> list[dict] | None:
+    """:func:`records` of ``rows.frame()`` built from the arrays of an analysis
+    (:class:`~roiloss.analysis.Rows`), the same values without pandas; ``None`` when a column holds
+    a type this does not convert (then the DataFrame does)."""
+    from .analysis import Coded
+    from .box_table import missing
+
+    values = []
+    columns = rows.columns()
+    for name, column in columns.items():
+        if isinstance(column, Coded):
+            column = column.values()
+        if not isinstance(column, np.ndarray):
+            return None
+        if name in INTEGER_COLUMNS and column.dtype.kind == "f":
+            gone = np.isnan(column)
+            plain = np.where(gone, 0, column).astype(np.int64).astype(object)
+        elif column.dtype.kind in "iub":
+            gone, plain = None, column.astype(object)
+        elif column.dtype.kind == "f":
+            gone, plain = np.isnan(column), column.astype(object)
+        elif column.dtype == object:
+            gone = missing(column)
+            kinds = set(map(type, column[~gone]))
+            if not kinds <= {str, int, float, bool}:
+                return None
+            plain = column.copy()
+        else:
+            return None
+        if gone is not None and gone.any():
+            plain[gone] = None
+        values.append(plain.tolist())
+    names = list(columns)
+    return [dict(zip(names, row)) for row in zip(*values)]
 
 
 def _encode(value):

@@ -157,13 +157,13 @@ sys.stderr.write("MODULES " + json.dumps(sorted(m for m in ("pandas", "pyarrow")
 """
 
 
-@pytest.mark.parametrize("fmt", ["table", "csv"])
+@pytest.mark.parametrize("fmt", ["table", "csv", "json", "jsonl"])
 @pytest.mark.parametrize("path", [EXAMPLE, VAL])
 def test_analyze_runs_without_pandas(path, fmt, tmp_path):
-    """The table view and CSV output of a plain CSV or a COCO file: CSV goes through Arrow, whose
-    ``pyarrow.array`` would import pandas; roiloss builds its arrays from buffers instead."""
+    """Every output of a plain CSV or a COCO file: CSV goes through Arrow, whose ``pyarrow.array``
+    would import pandas (roiloss builds its arrays from buffers), JSON from the arrays."""
     out = tmp_path / "rows.csv"
-    code = "import json\n" + SNIPPET.format(args=["analyze", str(path), "--format", fmt] + (["-o", str(out)] if fmt == "csv" else []))
+    code = "import json\n" + SNIPPET.format(args=["analyze", str(path), "--format", fmt] + (["-o", str(out)] if fmt != "table" else []))
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() if fmt == "table" else out.read_text().count("\n") > 1

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from roiloss.writers import TableWriter, atomic_output, write_frame
 
-from conftest import EXAMPLE, invoke, parse_output
+from conftest import EXAMPLE, VAL, invoke, parse_output
 
 FRAME = pd.DataFrame({"roi_id": [1, 2, 3], "image_id": pd.Series([7, "a.jpg", None], dtype=object),
                       "x": [0.5, np.nan, np.inf], "level": pd.array([2, None, 5], dtype="Int64"),
@@ -159,3 +159,24 @@ def test_arrow_arrays_from_buffers_equal_pyarrow_array(data, kind):
             assert string_array(strings).equals(pa.array(strings, type=pa.string()))
         else:
             assert built is None  # left to pyarrow.array
+
+
+@pytest.mark.parametrize("preset", [None, "torchvision", "detectron2"])
+def test_json_records_from_the_arrays_equal_the_frames(preset, tmp_path):
+    """JSON and JSON Lines rows made from the arrays (no pandas) are those of ``Rows.frame()``:
+    integers that may be missing, labels, passed-through text, numbers and booleans."""
+    from roiloss.analysis import analyze_rows
+    from roiloss.readers import iter_box_tables
+    from roiloss.semantics import resolve
+    from roiloss.writers import _encoder, records, rows_records
+
+    mixed = tmp_path / "mixed.csv"
+    mixed.write_text('x1,y1,x2,y2,category,score,note,flag,image_id\n0,0,40,30,dog,0.5,"a ""q"" note",true,7\n'
+                     '10,10,20,25,,NaN,é,false,8\n5,5,1,1,cat,1e-5,,true,x9\n-3,2,600,500,"a,b",3,line,false,\n')
+    semantics = resolve(preset=preset, methods="all") if preset else resolve(methods="all")
+    for path in (EXAMPLE, mixed, VAL):
+        for table in iter_box_tables([path]).chunks:
+            rows = analyze_rows(table, semantics)
+            plain, framed = rows_records(rows), records(rows.frame())
+            assert plain is not None
+            assert [_encoder().encode(r) for r in plain] == [_encoder().encode(r) for r in framed]

@@ -100,7 +100,7 @@ def analyze(ctx, input, fmt, output, rows, wide, progress, by, **options):
                 for table in tables:
                     result = analyze_rows(table, semantics)
                     accumulator.add(result)
-                    writer.write(row_tables(result) if fmt == "csv" else result.frame())
+                    writer.write(row_tables(result) if fmt == "csv" else result)
             finally:
                 writer.close()
         summary = accumulator.records()
