@@ -21,6 +21,7 @@ from .workers import run_all
 
 CHUNK = 32768  # boxes per engine pass: bounds memory, keeps Python overhead per pass small
 NO_SIZE_FOR_RESIZE = "image size unknown (the model's resize needs it)"
+NULLABLE_INTEGERS = ("level", "empty_bins", "sampling_ratio")  # whole numbers that may be missing (NaN in arrays)
 
 
 @dataclass
@@ -207,7 +208,7 @@ def pandas_columns(columns: dict) -> dict:
     import pandas as pd
 
     out = dict(columns)
-    for name in ("level", "empty_bins", "sampling_ratio"):
+    for name in NULLABLE_INTEGERS:
         if name in out:
             missing = np.isnan(out[name])
             out[name] = pd.array(np.where(missing, 0, out[name]).astype(np.int64), dtype="Int64")

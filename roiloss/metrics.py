@@ -56,7 +56,8 @@ def measure(ax: Axes, px_per_unit_x=None, px_per_unit_y=None) -> dict[str, np.nd
 
 
 def _zero_noise(values: np.ndarray) -> np.ndarray:
-    """A difference of equal areas computed two ways is 0, not 1e-16: the "lost anything" share counts it."""
+    """A difference of equal areas computed two ways is 0, not 1e-16: the "lost anything" share
+    counts it. Sets ``values`` in place (a fresh array) and returns it."""
     values[values < 1e-12] = 0.0
     return values
 

@@ -36,18 +36,18 @@ def row_tables(rows: Rows) -> SharedLead:
 
     lead = {c: _arrow_column(table[c], k) for c in ("roi_id", "image_id", "category")}
     for c in ("x1", "y1", "x2", "y2"):
-        lead[c] = _number(np.repeat(numbers(table[c]), k))
+        lead[c] = number_array(np.repeat(numbers(table[c]), k))
     if semantics.resize.active:
         if rows.shorts[0] is not None:
-            lead["short_side"] = _number(np.tile(np.asarray(rows.shorts, dtype=float), n))
+            lead["short_side"] = number_array(np.tile(np.asarray(rows.shorts, dtype=float), n))
         for name in ("width", "height"):
-            lead[f"model_{name}"] = _number(box_major([getattr(mb, name) for mb in rows.scales]))
+            lead[f"model_{name}"] = number_array(box_major([getattr(mb, name) for mb in rows.scales]))
         for name in ("scale_x", "scale_y"):
-            lead[name] = _number(box_major([getattr(mb, name) for mb in rows.scales]))
+            lead[name] = number_array(box_major([getattr(mb, name) for mb in rows.scales]))
     if rows.scales[0].level is not None:
         level = box_major([mb.level for mb in rows.scales]).astype(float)
-        lead["level"] = _number(np.where(level >= 0, level, np.nan), integer=True)
-    lead["stride"] = _number(box_major([mb.stride for mb in rows.scales]))
+        lead["level"] = number_array(np.where(level >= 0, level, np.nan), integer=True)
+    lead["stride"] = number_array(box_major([mb.stride for mb in rows.scales]))
 
     rest = {}
     if semantics.preset:
@@ -56,11 +56,11 @@ def row_tables(rows: Rows) -> SharedLead:
     pool_rows, pool_cols = semantics.geometry.pool
     rest["pool"] = constant(f"{pool_rows}x{pool_cols}")
     samples = np.array([semantics.geometry.sampling_ratio if METHODS[name].sampled else np.nan for name in methods])
-    rest["sampling_ratio"] = _number(np.tile(samples, n * k), integer=True)
+    rest["sampling_ratio"] = number_array(np.tile(samples, n * k), integer=True)
     if semantics.pyramid is not None:
         rest["mapper"] = constant(semantics.pyramid.mapper)
     for name in METRICS:
-        rest[name] = _number(box_major([v[name] for v in rows.values]), integer=name == "empty_bins")
+        rest[name] = number_array(box_major([v[name] for v in rows.values]), integer=name == "empty_bins")
     for name in passed_through(table):
         rest[name] = _arrow_column(table[name], k * m)
     offsets = np.cumsum([0] + [len(names) for names in rows.flag_names[:-1]])
@@ -68,11 +68,6 @@ def row_tables(rows: Rows) -> SharedLead:
     names = string_array([str(v) for names in rows.flag_names for v in names])
     rest["flags"] = names.take(index_array(np.repeat(codes, m)))
     return SharedLead(pa.table(lead), pa.table(rest), m)
-
-
-def _number(values, integer: bool = False):
-    """Numbers as Arrow, NaN missing; ``integer``: as int64."""
-    return number_array(values, integer=integer)
 
 
 def _arrow_column(column, repeat: int):

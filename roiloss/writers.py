@@ -119,14 +119,11 @@ def records(frame) -> list[dict]:
     return [dict(zip(names, row)) for row in zip(*columns)]
 
 
-INTEGER_COLUMNS = ("level", "empty_bins", "sampling_ratio")  # whole numbers that may be missing (NaN)
-
-
 def rows_records(rows) -> list[dict] | None:
     """:func:`records` of ``rows.frame()`` built from the arrays of an analysis
     (:class:`~roiloss.analysis.Rows`), the same values without pandas; ``None`` when a column holds
     a type this does not convert (then the DataFrame does)."""
-    from .analysis import Coded
+    from .analysis import NULLABLE_INTEGERS, Coded
     from .box_table import missing
 
     values = []
@@ -136,7 +133,7 @@ def rows_records(rows) -> list[dict] | None:
             column = column.values()
         if not isinstance(column, np.ndarray):
             return None
-        if name in INTEGER_COLUMNS and column.dtype.kind == "f":
+        if name in NULLABLE_INTEGERS and column.dtype.kind == "f":
             gone = np.isnan(column)
             plain = np.where(gone, 0, column).astype(np.int64).astype(object)
         elif column.dtype.kind in "iub":

@@ -180,3 +180,10 @@ def test_json_records_from_the_arrays_equal_the_frames(preset, tmp_path):
             plain, framed = rows_records(rows), records(rows.frame())
             assert plain is not None
             assert [_encoder().encode(r) for r in plain] == [_encoder().encode(r) for r in framed]
+            if path == mixed:  # what the file says, independent of both paths
+                by_method = {r["method"]: r for r in plain[:len(semantics.methods)]}
+                assert [r["category"] for r in plain[::len(semantics.methods)]] == ["dog", None, "cat", "a,b"]
+                assert [r["image_id"] for r in plain[::len(semantics.methods)]] == ["7", "8", "x9", None]  # mixed: text
+                assert by_method["roipool"]["sampling_ratio"] is None  # window methods take no samples
+                assert all(type(r["empty_bins"]) is int for r in plain if r["empty_bins"] is not None)
+                assert all(r["score"] is None for r in plain[len(semantics.methods):2 * len(semantics.methods)])
