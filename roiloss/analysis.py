@@ -14,8 +14,8 @@ import numpy as np
 from .box_table import BoxTable, as_numpy, numbers
 from .boxes import IDENTITY
 from .geometry import Geometry, map_length
-from .methods import METHODS, axes
-from .metrics import METRICS, flag_codes, measure
+from .methods import METHODS
+from .metrics import METRICS, flag_codes, measure_methods
 from .semantics import Semantics
 from .workers import run_all
 
@@ -97,9 +97,8 @@ def metric_arrays(boxes: ModelBoxes, geometry: Geometry, methods: list[str]) -> 
         map_w, map_h = map_length(boxes.padded_width[rows], stride), map_length(boxes.padded_height[rows], stride)
         coords = [c[rows] for c in (boxes.x1, boxes.y1, boxes.x2, boxes.y2)]
         px_x, px_y = stride / boxes.scale_x[rows], stride / boxes.scale_y[rows]
-        for j, method in enumerate(methods):
-            for name, column in measure(axes(method, *coords, map_w, map_h, g), px_x, px_y).items():
-                values[name][rows, j] = column
+        for name, block in measure_methods(methods, *coords, map_w, map_h, g, px_x, px_y).items():
+            values[name][rows] = block.T
 
     strides = boxes.stride[measured]
     # one stride (no pyramid) is the common case: spare sorting every box's stride to find it

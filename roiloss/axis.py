@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .axis_stats import AxisStats, sample_stats, window_stats
-from .kernels import bilinear, place_samples
+from .kernels import place_samples, read_bilinear, sample_steps
 
 
 def bin_edges(edges: tuple[np.ndarray, np.ndarray], n_bins: int) -> np.ndarray:
@@ -108,7 +108,9 @@ class SampleAxis:
     ``t``'s precision, where they are exact. A valid sample puts ``1 - frac`` on ``lo`` and ``frac``
     on ``lo + 1``; an invalid one puts nothing (:func:`~roiloss.axis_stats.sample_stats`).
     ``sampled`` ``(e0, e1)`` is the interval the method really samples and ``bin_edges``
-    ``(boxes, bins + 1)`` the bins, both in feature-area units.
+    ``(boxes, bins + 1)`` the bins, both in feature-area units. Optional facts that spare the
+    statistics a pass: ``steps``, :func:`~roiloss.kernels.sample_steps` of ``t``; ``moved``, the
+    boxes whose read position ``lo + frac`` differs from ``t`` somewhere (``None``: unknown).
     """
 
     t: np.ndarray
@@ -119,6 +121,8 @@ class SampleAxis:
     n_bins: int
     sampled: tuple[np.ndarray, np.ndarray]
     edges: tuple[np.ndarray, np.ndarray]  # (index-coordinate start, bin size) per box
+    steps: tuple[np.ndarray, np.ndarray] | None = None
+    moved: np.ndarray | None = None
 
     @property
     def bin_edges(self) -> np.ndarray:
@@ -136,7 +140,8 @@ class SampleAxis:
         if self.g == 0:
             zeros = np.zeros(len(self.t))
             return AxisStats(zeros, zeros, zeros, zeros, np.full(len(self.t), self.n_bins))
-        return sample_stats(self.t, self.lo, self.frac, self.valid, self.g, self.n_bins, r0, r1)
+        return sample_stats(self.t, self.lo, self.frac, self.valid, self.g, self.n_bins, r0, r1, self.steps,
+                            self.moved)
 
     def _flat(self):
         """Flat per-sample arrays: box, bin, k, t, valid, lo, hi, w_lo, w_hi."""
@@ -264,9 +269,10 @@ def sample_axis(start, bin_size, per_bin, n_bins: int, length, placement: str, l
             t = place_samples(start[index], bin_size[index], g, n_bins, placement)
         else:
             t = np.zeros((len(start[index]), 0), dtype=start.dtype)
-        valid, lo, frac = bilinear(t, length[index], *limits)
-        return SampleAxis(t, valid, lo, frac, int(g), n_bins, (sampled[0][index], sampled[1][index]),
-                          (edges[0][index], edges[1][index]))
+        steps = sample_steps(t)
+        read = read_bilinear(t, length[index], *limits, steps=steps)
+        return SampleAxis(t, read.valid, read.lo, read.frac, int(g), n_bins, (sampled[0][index], sampled[1][index]),
+                          (edges[0][index], edges[1][index]), steps, read.moved)
 
     if not len(per_bin) or per_bin.min() == per_bin.max():
         return build(slice(None), int(per_bin[0]) if len(per_bin) else 0)

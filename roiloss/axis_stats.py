@@ -17,6 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .kernels import sample_steps
+
 
 @dataclass
 class AxisStats:
@@ -34,6 +36,14 @@ class AxisStats:
     inside_mass: np.ndarray
     empty_bins: np.ndarray
 
+    def split(self, n: int) -> tuple[AxisStats, AxisStats]:
+        """The first ``n`` boxes and the rest (views)."""
+        values = [getattr(self, name) for name in STAT_FIELDS]
+        return AxisStats(*(v[:n] for v in values)), AxisStats(*(v[n:] for v in values))
+
+
+STAT_FIELDS = ("support_len", "support_overlap", "mass", "inside_mass", "empty_bins")
+
 
 def interval_overlap(a0, a1, b0, b1) -> np.ndarray:
     """Length of the intersection of ``[a0, a1)`` and ``[b0, b1)``."""
@@ -46,28 +56,33 @@ def window_stats(start: np.ndarray, end: np.ndarray, r0: np.ndarray, r1: np.ndar
     The bins are contiguous, so the support is ``[first start, last end)``; a non-empty bin's
     coefficients sum to 1, and its inside mass is the share of its window inside the RoI."""
     start, end = start.astype(np.float64, copy=False), end.astype(np.float64, copy=False)
+    n, bins = start.shape
     e0 = start[:, 0]
     e1 = np.maximum(end[:, -1], e0)
     length = end - start
     inside = np.minimum(end, r1[:, None])
     inside -= np.maximum(start, r0[:, None])
     np.clip(inside, 0.0, None, out=inside)
-    filled = np.count_nonzero(length > 0, axis=1)
-    np.clip(length, 1.0, None, out=length)  # an empty window overlaps nothing
+    filled = np.full(n, bins)
+    short = np.flatnonzero(~(length.min(axis=1, initial=1.0) >= 1))  # boxes with empty windows (or NaN)
+    if len(short):
+        filled[short] = np.count_nonzero(length[short] > 0, axis=1)
+        length[short] = np.maximum(length[short], 1.0)  # an empty window overlaps nothing
     inside /= length
     return AxisStats(support_len=e1 - e0, support_overlap=interval_overlap(e0, e1, r0, r1),
-                     mass=filled.astype(np.float64), inside_mass=inside.sum(axis=1),
-                     empty_bins=start.shape[1] - filled)
+                     mass=filled.astype(np.float64), inside_mass=inside.sum(axis=1), empty_bins=bins - filled)
 
 
-def sample_stats(t, lo, frac, valid, g: int, n_bins: int, r0: np.ndarray, r1: np.ndarray) -> AxisStats:
+def sample_stats(t, lo, frac, valid, g: int, n_bins: int, r0: np.ndarray, r1: np.ndarray, steps=None,
+                 moved=None) -> AxisStats:
     """Bins of ``g`` bilinear samples each: a valid sample at ``t`` puts ``1 - frac`` on cell ``lo``
     and ``frac`` on ``lo + 1``, an invalid one nothing, and each bin divides by ``g`` (``t``, ``lo``,
-    ``frac``, ``valid``: ``(boxes, n_bins * g)``, ordered by bin and sample).
+    ``frac``, ``valid``: ``(boxes, n_bins * g)``, ordered by bin and sample). ``steps`` and
+    ``moved``, when known, as in :class:`~roiloss.axis.SampleAxis`.
 
-    Support: when the samples of a box are all valid, in order, and each reads at most one cell past
-    the top cell of the one before, the cells read are the run from the first sample's ``lo`` to
-    the last one's top cell; the other boxes go through :func:`sample_support`. Mass: the valid
+    Support: the samples of a box that are all valid and in order read the cells from the first
+    sample's ``lo`` to the last one's top cell, less the cells skipped between consecutive samples
+    (:func:`ordered_support`); the other boxes go through :func:`sample_support`. Mass: the valid
     samples over ``g``. Inside mass: :func:`inside_mass`.
     """
     n, count = lo.shape
@@ -75,19 +90,17 @@ def sample_stats(t, lo, frac, valid, g: int, n_bins: int, r0: np.ndarray, r1: np
     first, last = lo[:, 0].astype(np.float64), lo[:, -1] + (frac[:, -1] > 0).astype(np.float64)
     support_len = last - first + 1.0
     support_overlap = interval_overlap(first, last + 1.0, r0, r1)
-    # Samples in order that each read at most one cell past the top cell of the one before read one
-    # run of cells. Steps of at most one cell guarantee it (the kernel's clamping keeps the order
-    # and never widens a step); longer steps are tested cell by cell, and the boxes that fail go
-    # sample by sample.
-    step = t[:, 1:] - t[:, :-1]
-    run = whole & (step.min(axis=1, initial=0) >= 0)
-    run &= last < 2.0 ** (np.finfo(lo.dtype).nmant + 1)  # lo + 1 exact in lo's precision
-    far = np.flatnonzero(run & ~(step.max(axis=1, initial=0) <= 1))
+    # Samples in order read their cells in order (the kernel's clamping keeps the order and never
+    # widens a step); steps of at most one cell skip no cell, so only longer steps need looking at.
+    lowest, highest = sample_steps(t) if steps is None else steps
+    ordered = whole & (lowest >= 0)
+    ordered &= last < 2.0 ** (np.finfo(lo.dtype).nmant + 1)  # top cell + 1 exact in lo's precision
+    far = np.flatnonzero(ordered & ~(highest <= 1))
     if len(far):
-        far_lo = sample_rows(lo, far)
-        top = far_lo + (sample_rows(frac, far) > 0)
-        run[far] = (far_lo[:, 1:] - top[:, :-1]).max(axis=1) <= 1
-    rest = np.flatnonzero(~run)
+        skipped, skipped_overlap = ordered_gaps(sample_rows(lo, far), sample_rows(frac, far), r0[far], r1[far])
+        support_len[far] -= skipped
+        support_overlap[far] -= skipped_overlap
+    rest = np.flatnonzero(~ordered)
     if len(rest):
         rest_lo, rest_frac, rest_valid = sample_rows(lo, rest), sample_rows(frac, rest), sample_rows(valid, rest)
         f_lo, f_hi = cell_fractions(rest_lo, r0[rest], r1[rest])
@@ -100,7 +113,33 @@ def sample_stats(t, lo, frac, valid, g: int, n_bins: int, r0: np.ndarray, r1: np
         sub_valid = valid[partial]
         mass[partial] = np.count_nonzero(sub_valid, axis=1) / g
         empty[partial] = n_bins - np.count_nonzero(sub_valid.reshape(-1, n_bins, g).any(axis=2), axis=1)
-    return AxisStats(support_len, support_overlap, mass, inside_mass(lo, frac, valid, partial, r0, r1) / g, empty)
+    inside = inside_mass(lo, frac, valid, partial, r0, r1, t=t, moved=moved)
+    return AxisStats(support_len, support_overlap, mass, inside / g, empty)
+
+
+def ordered_gaps(lo, frac, r0, r1) -> tuple[np.ndarray, np.ndarray]:
+    """For valid samples in order, the cells skipped between consecutive samples: their number per
+    box and their overlap with the RoI ``[r0, r1)``.
+
+    Sample ``s`` reads cells ``lo_s`` to ``top_s = lo_s + [frac_s > 0]``; in order, the cells
+    ``top_(s-1) + 1`` to ``lo_s - 1`` between two samples are read by none (``top + 1`` must be
+    exact in ``lo``'s precision).
+    """
+    top = lo + (frac > 0)
+    after = top[:, :-1] + 1  # first cell past each sample's top cell
+    gap = lo[:, 1:] - after
+    np.maximum(gap, 0, out=gap)
+    skipped = gap.sum(axis=1, dtype=np.float64)
+    overlap = np.zeros(len(lo))
+    gapped = np.flatnonzero(skipped > 0)
+    if len(gapped):  # [after, lo) per pair, in float64 against the RoI
+        begin, stop = sample_rows(after, gapped).astype(np.float64), sample_rows(lo[:, 1:], gapped).astype(np.float64)
+        np.maximum(begin, r0[gapped, None], out=begin)
+        np.minimum(stop, r1[gapped, None], out=stop)
+        stop -= begin
+        np.maximum(stop, 0.0, out=stop)
+        overlap[gapped] = stop.sum(axis=1)
+    return skipped, overlap
 
 
 def sample_rows(values: np.ndarray, rows: np.ndarray) -> np.ndarray:
@@ -108,10 +147,11 @@ def sample_rows(values: np.ndarray, rows: np.ndarray) -> np.ndarray:
     return np.take(values.T, rows, axis=1).T
 
 
-def inside_mass(lo, frac, valid, partial, r0, r1) -> np.ndarray:
+def inside_mass(lo, frac, valid, partial, r0, r1, t=None, moved=None) -> np.ndarray:
     """Per box, the sum over its valid samples of ``(1 - frac) f(lo) + frac f(lo + 1)``, where ``f(c)``
     is the fraction of cell ``c`` (``[c, c + 1)``) inside the RoI ``[r0, r1)``; ``partial``: the
-    boxes that have invalid samples.
+    boxes that have invalid samples. ``t`` and ``moved``, when given: the placed positions and the
+    boxes where the read position ``lo + frac`` differs from them (elsewhere it is ``t`` itself).
 
     float64 samples go cell by cell (:func:`cell_fractions`). For float32 samples, with
     ``a = floor(r0)`` and ``b = floor(r1)``, ``f`` is a sum of four steps,
@@ -125,25 +165,45 @@ def inside_mass(lo, frac, valid, partial, r0, r1) -> np.ndarray:
     """
     if lo.dtype != np.float32:  # in float64 the cell fractions cost fewer passes than four ramps
         return _inside_by_cells(lo, frac, valid, partial, r0, r1)
-    position = lo + frac  # where each sample reads after the kernel's clamping (exact: frac = t - lo)
-    if len(partial):  # invalid samples read nothing: a ramp of -inf is 0
-        position[partial] = np.where(sample_rows(valid, partial), sample_rows(position, partial), -np.inf)
     a, b = np.floor(r0), np.floor(r1)
     f_a, f_b = a + 1.0 - r0, r1 - b
     limit = 2.0 ** np.finfo(np.float32).nmant  # whole numbers below it are exact in float32
     ramps = (np.abs(a) < limit) & (np.abs(b) < limit)
-    fits = ramps.all()
-    ramp = np.empty_like(position)
-    total = np.zeros(len(lo))
-    for k, weight in ((a - 1.0, f_a), (a, 1.0 - f_a), (b - 1.0, f_b - 1.0), (b, -f_b)):
-        np.subtract(position, (k if fits else np.where(ramps, k, 0.0)).astype(np.float32)[:, None], out=ramp)
-        np.clip(ramp, np.float32(0), np.float32(1), out=ramp)
-        total += weight * np.add.reduce(ramp, axis=1, dtype=np.float64)
+    if not ramps.all():
+        a, b = np.where(ramps, a, 0.0), np.where(ramps, b, 0.0)
+    steps = [(a - 1.0, f_a), (a, 1.0 - f_a), (b - 1.0, f_b - 1.0), (b, -f_b)]
+    if t is None or moved is None:
+        position = lo + frac  # where each sample reads after the kernel's clamping (exact: frac = t - lo)
+        if len(partial):  # invalid samples read nothing: a ramp of -inf is 0
+            position[partial] = np.where(sample_rows(valid, partial), sample_rows(position, partial), -np.inf)
+        total = _ramp_sums(position, steps)
+    else:  # t where the kernel read t, then the other boxes again from what it read
+        total = _ramp_sums(t, steps)
+        redo = moved
+        if len(partial):
+            marked = np.zeros(len(lo), dtype=bool)
+            marked[moved] = marked[partial] = True
+            redo = np.flatnonzero(marked)
+        if len(redo):
+            position = np.where(sample_rows(valid, redo), sample_rows(lo, redo) + sample_rows(frac, redo),
+                                np.float32(-np.inf))
+            total[redo] = _ramp_sums(position, [(k[redo], weight[redo]) for k, weight in steps])
     total[r0 >= r1] = 0.0  # an empty or inverted RoI holds nothing
     other = np.flatnonzero(~ramps & (r0 < r1))
     if len(other):
         total[other] = _inside_by_cells(lo[other], frac[other], valid[other], np.arange(len(other)),
                                         r0[other], r1[other])
+    return total
+
+
+def _ramp_sums(position, steps) -> np.ndarray:
+    """``sum_k weight_k * sum_s clip(position_s - k, 0, 1)`` per box (float32 ramps, float64 sums)."""
+    ramp = np.empty_like(position)
+    total = np.zeros(len(position))
+    for k, weight in steps:
+        np.subtract(position, k.astype(np.float32)[:, None], out=ramp)
+        np.clip(ramp, np.float32(0), np.float32(1), out=ramp)
+        total += weight * np.add.reduce(ramp, axis=1, dtype=np.float64)
     return total
 
 

@@ -15,6 +15,8 @@ Positions ``t`` are index coordinates (cell ``j``'s value sits at ``t = j``).
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 F32 = np.float32
@@ -83,21 +85,45 @@ def place_samples(start, bin_size, g: int, n_bins: int, placement: str) -> np.nd
     raise ValueError(f"unknown sample placement {placement!r} (centered or thirds)")
 
 
-def bilinear(t, length, low_limit: float, high_offset: float):
+def sample_steps(t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per box, the smallest and the largest step between consecutive samples of ``t`` ``(boxes,
+    samples)`` (0 and 0 for fewer than two samples; NaN where a position is NaN)."""
+    step = t[:, 1:] - t[:, :-1]
+    return step.min(axis=1, initial=0), step.max(axis=1, initial=0)
+
+
+class Reading(NamedTuple):
+    """What the bilinear kernel reads at each sample (:func:`read_bilinear`)."""
+
+    valid: np.ndarray
+    lo: np.ndarray
+    frac: np.ndarray
+    moved: np.ndarray  # boxes where some ``lo + frac`` differs from ``t`` (the kernel clamped a sample)
+
+
+def read_bilinear(t, length, low_limit: float, high_offset: float, steps=None) -> Reading:
     """The frameworks' 1-D bilinear kernel on ``t`` ``(boxes, samples)``; ``length`` per box.
 
     A sample is valid only if ``low_limit <= t <= length + high_offset``; then ``t <= 0`` reads
     cell 0; ``lo = floor(t)``; at or past the last cell both neighbours are the last cell.
-    Comparisons and ``frac = t - lo`` happen in ``t``'s precision. Returns ``valid, lo, frac``, the
-    last two in ``t``'s precision and memory layout (``lo`` is whole and ``frac`` is exact there);
-    ``frac`` is the weight on ``lo + 1``.
+    Comparisons and ``frac = t - lo`` happen in ``t``'s precision. ``lo`` and ``frac`` are in
+    ``t``'s precision and memory layout (``lo`` is whole and ``frac`` is exact there); ``frac`` is
+    the weight on ``lo + 1``, and ``lo + frac`` is the position read, ``t`` itself except in the
+    boxes ``moved``. ``steps``: :func:`sample_steps` of ``t`` when known (a box in order has its
+    extremes at its ends).
     """
     # map lengths are whole numbers (or inf), so the limits are exact in t's precision too
     size = np.asarray(length, dtype=np.float64)
     high, last = (size + high_offset).astype(t.dtype), (size - 1).astype(t.dtype)
     # per-box extremes first: most boxes lie inside the map, and only the others need per-sample work
     # (the tests are negated so that a NaN position takes the per-sample path)
-    bottom, top = t.min(axis=1, initial=np.inf), t.max(axis=1, initial=-np.inf)
+    if steps is None or t.shape[1] == 0:
+        bottom, top = t.min(axis=1, initial=np.inf), t.max(axis=1, initial=-np.inf)
+    else:
+        bottom, top = t[:, 0].copy(), t[:, -1].copy()
+        unordered = np.flatnonzero(~(steps[0] >= 0))
+        if len(unordered):
+            bottom[unordered], top[unordered] = t[unordered].min(axis=1), t[unordered].max(axis=1)
     valid = np.ones_like(t, dtype=bool)
     off = np.flatnonzero(~((bottom >= low_limit) & (top <= high)))
     if len(off):
@@ -114,16 +140,30 @@ def bilinear(t, length, low_limit: float, high_offset: float):
         at_end = lo[end] >= last[end, None]
         lo[end] = np.where(at_end, last[end, None], lo[end])
         frac[end] = np.where(at_end, 0, frac[end])
-    return valid, lo, frac
+    moved = np.zeros(len(t), dtype=bool)
+    moved[low] = moved[end] = True
+    return Reading(valid, lo, frac, np.flatnonzero(moved))
 
 
-def clip_windows(start, end, length):
+def bilinear(t, length, low_limit: float, high_offset: float):
+    """``valid, lo, frac`` of :func:`read_bilinear`."""
+    return read_bilinear(t, length, low_limit, high_offset)[:3]
+
+
+def clip_windows(start, end, length, ordered: bool = False):
     """Clip whole-cell windows ``(boxes, bins)`` to the map ``[0, length)``, in place (integer or float64
-    arrays; a float ``length`` may be ``inf``)."""
+    arrays; a float ``length`` may be ``inf``). ``ordered``: each box's windows are in order (its
+    lowest value is ``start[:, 0]``, its highest ``end[:, -1]``), so only the boxes past the map
+    at either end are touched."""
+    top = np.asarray(length)[:, None]
+    if ordered:
+        rows = np.flatnonzero((start[:, 0] < 0) | (end[:, -1] > top[:, 0]))
+        if len(rows):
+            start[rows], end[rows] = clip_windows(start[rows], end[rows], top[rows, 0])
+        return start, end
     if min(start.min(initial=0), end.min(initial=0)) < 0:
         np.clip(start, 0, None, out=start)
         np.clip(end, 0, None, out=end)
-    top = np.asarray(length)[:, None]
     np.minimum(start, top, out=start)
     np.minimum(end, top, out=end)
     return start, end

@@ -16,7 +16,7 @@ import numpy as np
 from .axis import SampleAxis, WindowAxis, sample_axis
 from .choices import METHOD_NAMES
 from .geometry import Geometry
-from .kernels import aligned_span, bilinear, clip_windows, cround, to_cells
+from .kernels import aligned_span, clip_windows, cround, read_bilinear, sample_steps, to_cells
 from .methods_registry import RUNTIME_METHODS
 
 # A map with no known high edge is clipped at this many cells (integers cannot hold inf).
@@ -46,7 +46,7 @@ def roipool(lo, hi, bins: int, length, geometry: Geometry) -> WindowAxis:
     # whole cells as float64 (exact: below 2 ** 53), laid out bin-major like the edges
     start = np.floor(edge[:-1]) + a
     end = np.ceil(edge[1:]) + a
-    return WindowAxis(*clip_windows(start.T, end.T, np.asarray(length, np.float64)))
+    return WindowAxis(*clip_windows(start.T, end.T, np.asarray(length, np.float64), ordered=True))
 
 
 def roipool_floor(lo, hi, bins: int, length, geometry: Geometry) -> WindowAxis:
@@ -77,8 +77,10 @@ def roiwarp(lo, hi, bins: int, length, geometry: Geometry) -> SampleAxis:
     b = cround(to_cells(hi, geometry.stride, geometry.arithmetic))
     n = np.maximum(b - a, 0.0)
     t = (a[None, :] + np.arange(bins)[:, None] * (n / bins)[None, :]).T  # each bin's start
-    valid, cell, frac = bilinear(t, length, -0.5, -0.5)
-    return SampleAxis(t, valid, cell, frac, 1, bins, (a + 0.5, a + n + 0.5), (a, n / bins))
+    steps = sample_steps(t)
+    read = read_bilinear(t, length, -0.5, -0.5, steps=steps)
+    return SampleAxis(t, read.valid, read.lo, read.frac, 1, bins, (a + 0.5, a + n + 0.5), (a, n / bins), steps,
+                      read.moved)
 
 
 def _roialign(lo, hi, bins, length, geometry: Geometry, aligned: bool):

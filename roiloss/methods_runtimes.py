@@ -14,7 +14,7 @@ import numpy as np
 from .axis import SampleAxis, SampleGroups, WindowAxis
 from .axis_entries import EntryAxis
 from .geometry import Geometry
-from .kernels import bilinear, clip_windows, to_cells
+from .kernels import bilinear, clip_windows, read_bilinear, sample_steps, to_cells
 
 UNBOUNDED = np.int64(2**52)  # as roiloss.methods: a map with no known high edge
 
@@ -35,10 +35,18 @@ def grouped_axis(per_bin, n_bins, length, positions, limits, sampled, edges, cla
 
     def build(index, g):
         t = positions(index, g) if g else np.zeros((len(length[index]), 0))
-        read = t if clamp is None else clamp(t, index)
-        valid, lo, frac = bilinear(read, length[index], *limits)
-        return SampleAxis(t, valid, lo, frac, int(g), n_bins,
-                          (sampled[0][index], sampled[1][index]), (edges[0][index], edges[1][index]))
+        steps = sample_steps(t)
+        if clamp is None:
+            read = read_bilinear(t, length[index], *limits, steps=steps)
+            moved = read.moved
+        else:
+            clamped = clamp(t, index)
+            read = read_bilinear(clamped, length[index], *limits)
+            differs = (clamped != t).any(axis=1)
+            differs[read.moved] = True
+            moved = np.flatnonzero(differs)
+        return SampleAxis(t, read.valid, read.lo, read.frac, int(g), n_bins,
+                          (sampled[0][index], sampled[1][index]), (edges[0][index], edges[1][index]), steps, moved)
 
     if not len(per_bin) or per_bin.min() == per_bin.max():
         return build(slice(None), int(per_bin[0]) if len(per_bin) else 0)

@@ -12,9 +12,9 @@ from hypothesis import strategies as st
 
 from roiloss.axis import SampleAxis, SampleGroups, WindowAxis
 from roiloss.axis_entries import EntryAxis
-from roiloss.axis_stats import cell_fractions, inside_mass, sample_stats, sample_support, window_stats
+from roiloss.axis_stats import STAT_FIELDS, cell_fractions, inside_mass, sample_stats, sample_support, window_stats
 from roiloss.geometry import Geometry, map_length
-from roiloss.kernels import bilinear, place_samples
+from roiloss.kernels import bilinear, place_samples, read_bilinear, sample_steps
 from roiloss.methods import METHODS, axes
 
 SAMPLE_METHODS = [name for name, m in METHODS.items() if m.kind == "sample"]
@@ -135,9 +135,11 @@ def test_placement_and_kernel_are_the_per_sample_formulas(case, geometry, g, lim
         expected = start.astype(np.float64)[:, None] + bin_size.astype(np.float64)[:, None] * offsets
     np.testing.assert_array_equal(t, expected)
     cells = map_length(image, geometry.stride)
-    for got, want in zip(bilinear(t, cells, *limits), reference_bilinear(t, cells, *limits)):
-        assert got.dtype == want.dtype
-        np.testing.assert_array_equal(got, want)
+    want = reference_bilinear(t, cells, *limits)
+    for got in (bilinear(t, cells, *limits), read_bilinear(t, cells, *limits, steps=sample_steps(t))[:3]):
+        for got_array, want_array in zip(got, want, strict=True):
+            assert got_array.dtype == want_array.dtype
+            np.testing.assert_array_equal(got_array, want_array)
 
 
 @settings(max_examples=100, deadline=None)
@@ -207,3 +209,94 @@ def test_run_all_runs_every_task_once_and_reraises(monkeypatch):
 
     with pytest.raises(ValueError, match="task 7"):
         workers.run_all(fail, list(range(200)))
+
+
+@settings(max_examples=200, deadline=None)
+@given(case=boxes(), geometry=geometries(), method=st.sampled_from(SAMPLE_METHODS))
+def test_axis_facts_spare_passes_without_changing_the_statistics(case, geometry, method):
+    """The facts an axis carries (its steps, the boxes whose read positions moved off ``t``) give
+    the statistics computed without them, and ``moved`` names every box where ``lo + frac != t``."""
+    lo, hi, image = case
+    ax = axes_of(method, lo, hi, image, geometry).x
+    r0, r1 = lo / geometry.stride, hi / geometry.stride
+    for index, part in sample_parts(ax):
+        if part.g == 0:
+            continue
+        if part.moved is not None:
+            elsewhere = np.ones(len(part.t), dtype=bool)
+            elsewhere[part.moved] = False
+            read = (part.lo + part.frac)[elsewhere]
+            assert ((read == part.t[elsewhere]) | ~part.valid[elsewhere]).all()
+        with_facts = part.stats(r0[index], r1[index])
+        without = sample_stats(part.t, part.lo, part.frac, part.valid, part.g, part.n_bins, r0[index], r1[index])
+        for name in STAT_FIELDS:
+            np.testing.assert_array_equal(getattr(with_facts, name), getattr(without, name), err_msg=name)
+
+
+@settings(max_examples=200, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), dtype=st.sampled_from([np.float32, np.float64]),
+       spread=st.sampled_from([0.3, 1.0, 2.5, 9.0]))
+def test_ordered_gaps_are_the_cells_no_sample_reads(seed, dtype, spread):
+    """Support of samples in order with gaps between the cells they read: the run from the first
+    to the last cell less :func:`ordered_gaps` equals :func:`sample_support` cell by cell."""
+    from roiloss.axis_stats import ordered_gaps
+
+    rng = np.random.default_rng(seed)
+    n, count = 25, 7
+    t = np.cumsum(rng.exponential(spread, (n, count)), axis=1).astype(dtype)
+    same = rng.random(n) < 0.2  # boxes whose samples all sit at one position
+    t[same] = t[same, :1]
+    lo = np.floor(t)
+    frac = t - lo
+    r0 = rng.uniform(-2.0, 10.0, n)
+    r1 = r0 + rng.choice([-1.0, 0.0, 0.4, 3.0, 30.0], n)
+    skipped, overlap = ordered_gaps(lo, frac, r0, r1)
+    f_lo, f_hi = cell_fractions(lo, r0, r1)
+    want_len, want_overlap = sample_support(lo, frac, np.ones_like(t, dtype=bool), f_lo, f_hi)
+    first, last = lo[:, 0].astype(np.float64), lo[:, -1] + (frac[:, -1] > 0)
+    np.testing.assert_array_equal(last - first + 1 - skipped, want_len)
+    hull = np.maximum(np.minimum(last + 1, r1) - np.maximum(first, r0), 0.0)
+    np.testing.assert_allclose(hull - overlap, want_overlap, rtol=0, atol=1e-12 * max(1.0, np.abs(r1).max()))
+    # hand-computed: samples at 0.5, 3.0, 3.25 read cells 0, 1 | 3 | 3, 4: cell 2 is skipped
+    lo1, frac1 = np.array([[0.0, 3.0, 3.0]], dtype), np.array([[0.5, 0.0, 0.25]], dtype)
+    skipped1, overlap1 = ordered_gaps(lo1, frac1, np.array([1.5]), np.array([4.0]))
+    assert skipped1[0] == 1 and overlap1[0] == 1.0  # [2, 3) lies inside [1.5, 4)
+
+
+@settings(max_examples=100, deadline=None)
+@given(case=boxes(), stride=st.sampled_from([4, 16, 47]), pool=st.integers(1, 9))
+def test_ordered_clipping_clips_what_the_full_clipping_clips(case, stride, pool):
+    from roiloss.kernels import clip_windows
+
+    lo, hi, image = case
+    geometry = Geometry(stride=stride, pool=pool)
+    ax = axes_of("roipool", lo, hi, np.where(np.isnan(image), 200.0, image), geometry).x
+    raw = METHODS["roipool"].axis  # the windows again, before any clipping, from a map that never clips
+    unclipped = raw(lo, hi, pool, np.full(len(lo), np.inf), geometry)
+    cells = map_length(np.where(np.isnan(image), 200.0, image), stride)
+    full = clip_windows(unclipped.start.copy(), unclipped.end.copy(), cells)
+    np.testing.assert_array_equal(ax.start, full[0])
+    np.testing.assert_array_equal(ax.end, full[1])
+
+
+@settings(max_examples=100, deadline=None)
+@given(case=boxes(), geometry=geometries(), rows=st.integers(1, 9), square=st.booleans(),
+       methods=st.lists(st.sampled_from(list(METHODS)), min_size=1, max_size=4, unique=True))
+def test_measure_methods_is_measure_of_each_method(case, geometry, rows, square, methods):
+    """The engine's stacked call (both axes as one set of rows, all methods at once) gives, bit for
+    bit, what :func:`measure` gives method by method."""
+    import dataclasses
+
+    from roiloss.metrics import measure, measure_methods
+
+    lo, hi, image = case
+    geometry = dataclasses.replace(geometry, pool=(rows, rows if square else rows + 1))
+    n = len(lo)
+    y1, y2 = lo[::-1].copy() * 0.7, hi[::-1].copy() * 0.7  # other boxes on y
+    cells_x, cells_y = map_length(image, geometry.stride), map_length(image[::-1] * 0.7, geometry.stride)
+    px_x, px_y = np.full(n, geometry.stride * 1.5), np.full(n, geometry.stride / 0.75)
+    got = measure_methods(methods, lo, y1, hi, y2, cells_x, cells_y, geometry, px_x, px_y)
+    for j, method in enumerate(methods):
+        want = measure(axes(method, lo, y1, hi, y2, cells_x, cells_y, geometry), px_x, px_y)
+        for name, column in want.items():
+            np.testing.assert_array_equal(got[name][j], column, err_msg=f"{method} {name}")
