@@ -153,26 +153,27 @@ def inside_mass(lo, frac, valid, partial, r0, r1, t=None, moved=None) -> np.ndar
     boxes that have invalid samples. ``t`` and ``moved``, when given: the placed positions and the
     boxes where the read position ``lo + frac`` differs from them (elsewhere it is ``t`` itself).
 
-    float64 samples go cell by cell (:func:`cell_fractions`). For float32 samples, with
-    ``a = floor(r0)`` and ``b = floor(r1)``, ``f`` is a sum of four steps,
+    With ``a = floor(r0)`` and ``b = floor(r1)``, ``f`` is a sum of four steps,
     ``f(c) = f_a [c >= a] + (1 - f_a) [c >= a + 1] - (1 - f_b) [c >= b] - f_b [c >= b + 1]`` with
     ``f_a = a + 1 - r0``, ``f_b = r1 - b`` (this also gives ``r1 - r0`` when both edges cut one
     cell), and the bilinear reading of the step ``[c >= k + 1]`` at position ``p = lo + frac`` is
     the ramp ``clip(p - k, 0, 1)``. So the inside mass is four per-box sums of ramps over the
-    samples, each exact in float32 (``p - k`` is exact there for whole ``k`` below ``2 ** 23`` and
-    ``p >= 0``): four passes of float32 instead of ten of float64. Boxes past that range go cell by
-    cell.
+    samples, each ramp exact in the samples' precision (``p - k`` is exact there for whole ``k``
+    below ``2 ** 23`` in float32, ``2 ** 52`` in float64, and ``p >= 0``). Boxes past that range go
+    cell by cell (:func:`cell_fractions`), and so do float64 samples without ``t``: there the
+    cell fractions cost fewer passes than four ramps over ``lo + frac``.
     """
-    if lo.dtype != np.float32:  # in float64 the cell fractions cost fewer passes than four ramps
+    fast = t is not None and moved is not None
+    if lo.dtype != np.float32 and not fast:
         return _inside_by_cells(lo, frac, valid, partial, r0, r1)
     a, b = np.floor(r0), np.floor(r1)
     f_a, f_b = a + 1.0 - r0, r1 - b
-    limit = 2.0 ** np.finfo(np.float32).nmant  # whole numbers below it are exact in float32
+    limit = 2.0 ** np.finfo(lo.dtype).nmant  # whole numbers below it are exact in lo's precision
     ramps = (np.abs(a) < limit) & (np.abs(b) < limit)
     if not ramps.all():
         a, b = np.where(ramps, a, 0.0), np.where(ramps, b, 0.0)
     steps = [(a - 1.0, f_a), (a, 1.0 - f_a), (b - 1.0, f_b - 1.0), (b, -f_b)]
-    if t is None or moved is None:
+    if not fast:
         position = lo + frac  # where each sample reads after the kernel's clamping (exact: frac = t - lo)
         if len(partial):  # invalid samples read nothing: a ramp of -inf is 0
             position[partial] = np.where(sample_rows(valid, partial), sample_rows(position, partial), -np.inf)
@@ -186,7 +187,7 @@ def inside_mass(lo, frac, valid, partial, r0, r1, t=None, moved=None) -> np.ndar
             redo = np.flatnonzero(marked)
         if len(redo):
             position = np.where(sample_rows(valid, redo), sample_rows(lo, redo) + sample_rows(frac, redo),
-                                np.float32(-np.inf))
+                                lo.dtype.type(-np.inf))
             total[redo] = _ramp_sums(position, [(k[redo], weight[redo]) for k, weight in steps])
     total[r0 >= r1] = 0.0  # an empty or inverted RoI holds nothing
     other = np.flatnonzero(~ramps & (r0 < r1))
@@ -197,12 +198,14 @@ def inside_mass(lo, frac, valid, partial, r0, r1, t=None, moved=None) -> np.ndar
 
 
 def _ramp_sums(position, steps) -> np.ndarray:
-    """``sum_k weight_k * sum_s clip(position_s - k, 0, 1)`` per box (float32 ramps, float64 sums)."""
+    """``sum_k weight_k * sum_s clip(position_s - k, 0, 1)`` per box (ramps in the positions'
+    precision, sums in float64)."""
+    dtype = position.dtype.type
     ramp = np.empty_like(position)
     total = np.zeros(len(position))
     for k, weight in steps:
-        np.subtract(position, k.astype(np.float32)[:, None], out=ramp)
-        np.clip(ramp, np.float32(0), np.float32(1), out=ramp)
+        np.subtract(position, k.astype(dtype)[:, None], out=ramp)
+        np.clip(ramp, dtype(0), dtype(1), out=ramp)
         total += weight * np.add.reduce(ramp, axis=1, dtype=np.float64)
     return total
 

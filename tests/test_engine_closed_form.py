@@ -215,7 +215,9 @@ def test_run_all_runs_every_task_once_and_reraises(monkeypatch):
 @given(case=boxes(), geometry=geometries(), method=st.sampled_from(SAMPLE_METHODS))
 def test_axis_facts_spare_passes_without_changing_the_statistics(case, geometry, method):
     """The facts an axis carries (its steps, the boxes whose read positions moved off ``t``) give
-    the statistics computed without them, and ``moved`` names every box where ``lo + frac != t``."""
+    the statistics computed without them (bit for bit, but for float64 inside masses, which then
+    come from ramps rather than cell fractions), and ``moved`` names every box where
+    ``lo + frac != t``."""
     lo, hi, image = case
     ax = axes_of(method, lo, hi, image, geometry).x
     r0, r1 = lo / geometry.stride, hi / geometry.stride
@@ -230,7 +232,10 @@ def test_axis_facts_spare_passes_without_changing_the_statistics(case, geometry,
         with_facts = part.stats(r0[index], r1[index])
         without = sample_stats(part.t, part.lo, part.frac, part.valid, part.g, part.n_bins, r0[index], r1[index])
         for name in STAT_FIELDS:
-            np.testing.assert_array_equal(getattr(with_facts, name), getattr(without, name), err_msg=name)
+            if name == "inside_mass" and part.t.dtype == np.float64:  # ramps instead of cell fractions
+                np.testing.assert_allclose(with_facts.inside_mass, without.inside_mass, rtol=0, atol=TOL)
+            else:
+                np.testing.assert_array_equal(getattr(with_facts, name), getattr(without, name), err_msg=name)
 
 
 @settings(max_examples=200, deadline=None)
