@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .axis_stats import AxisStats, sample_stats, window_stats
-from .kernels import place_samples, read_bilinear, sample_steps
+from .kernels import Reading, place_samples, sample_steps
 
 
 def bin_edges(edges: tuple[np.ndarray, np.ndarray], n_bins: int) -> np.ndarray:
@@ -103,26 +103,40 @@ class SampleAxis:
     """Bins that average ``g`` bilinear samples each; ``g`` is the same for every box here.
 
     Arrays have shape ``(boxes, bins * g)``, samples ordered by (bin, k) and so by position:
-    ``t`` (index coordinate as placed, before clamping), ``valid``, ``lo`` (the lower cell read,
-    after clamping) and ``frac`` (the weight on cell ``lo + 1``; 0 at the map's last cell), both in
-    ``t``'s precision, where they are exact. A valid sample puts ``1 - frac`` on ``lo`` and ``frac``
-    on ``lo + 1``; an invalid one puts nothing (:func:`~roiloss.axis_stats.sample_stats`).
+    ``t`` (index coordinate as placed, before clamping), and from the kernel's
+    :class:`~roiloss.kernels.Reading`: ``valid``, ``lo`` (the lower cell read, after clamping) and
+    ``frac`` (the weight on cell ``lo + 1``; 0 at the map's last cell), both in ``t``'s precision,
+    where they are exact. A valid sample puts ``1 - frac`` on ``lo`` and ``frac`` on ``lo + 1``; an
+    invalid one puts nothing (:func:`~roiloss.axis_stats.sample_stats`).
     ``sampled`` ``(e0, e1)`` is the interval the method really samples and ``bin_edges``
-    ``(boxes, bins + 1)`` the bins, both in feature-area units. Optional facts that spare the
-    statistics a pass: ``steps``, :func:`~roiloss.kernels.sample_steps` of ``t``; ``moved``, the
-    boxes whose read position ``lo + frac`` differs from ``t`` somewhere (``None``: unknown).
+    ``(boxes, bins + 1)`` the bins, both in feature-area units. ``steps``, when known:
+    :func:`~roiloss.kernels.sample_steps` of ``t``.
     """
 
     t: np.ndarray
-    valid: np.ndarray
-    lo: np.ndarray
-    frac: np.ndarray
+    reading: Reading
     g: int
     n_bins: int
     sampled: tuple[np.ndarray, np.ndarray]
     edges: tuple[np.ndarray, np.ndarray]  # (index-coordinate start, bin size) per box
     steps: tuple[np.ndarray, np.ndarray] | None = None
-    moved: np.ndarray | None = None
+
+    @property
+    def valid(self) -> np.ndarray:
+        return self.reading.full()[0]
+
+    @property
+    def lo(self) -> np.ndarray:
+        return self.reading.full()[1]
+
+    @property
+    def frac(self) -> np.ndarray:
+        return self.reading.full()[2]
+
+    @property
+    def moved(self) -> np.ndarray:
+        """Boxes whose read position ``lo + frac`` differs from ``t`` somewhere."""
+        return self.reading.moved
 
     @property
     def bin_edges(self) -> np.ndarray:
@@ -140,8 +154,7 @@ class SampleAxis:
         if self.g == 0:
             zeros = np.zeros(len(self.t))
             return AxisStats(zeros, zeros, zeros, zeros, np.full(len(self.t), self.n_bins))
-        return sample_stats(self.t, self.lo, self.frac, self.valid, self.g, self.n_bins, r0, r1, self.steps,
-                            self.moved)
+        return sample_stats(self.t, self.reading, self.g, self.n_bins, r0, r1, self.steps)
 
     def _flat(self):
         """Flat per-sample arrays: box, bin, k, t, valid, lo, hi, w_lo, w_hi."""
@@ -270,9 +283,8 @@ def sample_axis(start, bin_size, per_bin, n_bins: int, length, placement: str, l
         else:
             t = np.zeros((len(start[index]), 0), dtype=start.dtype)
         steps = sample_steps(t)
-        read = read_bilinear(t, length[index], *limits, steps=steps)
-        return SampleAxis(t, read.valid, read.lo, read.frac, int(g), n_bins, (sampled[0][index], sampled[1][index]),
-                          (edges[0][index], edges[1][index]), steps, read.moved)
+        return SampleAxis(t, Reading(t, length[index], *limits, steps=steps), int(g), n_bins,
+                          (sampled[0][index], sampled[1][index]), (edges[0][index], edges[1][index]), steps)
 
     if not len(per_bin) or per_bin.min() == per_bin.max():
         return build(slice(None), int(per_bin[0]) if len(per_bin) else 0)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .kernels import sample_steps
+from .kernels import sample_rows, sample_steps
 
 
 @dataclass
@@ -73,48 +73,51 @@ def window_stats(start: np.ndarray, end: np.ndarray, r0: np.ndarray, r1: np.ndar
                      mass=filled.astype(np.float64), inside_mass=inside.sum(axis=1), empty_bins=bins - filled)
 
 
-def sample_stats(t, lo, frac, valid, g: int, n_bins: int, r0: np.ndarray, r1: np.ndarray, steps=None,
-                 moved=None) -> AxisStats:
+def sample_stats(t, reading, g: int, n_bins: int, r0: np.ndarray, r1: np.ndarray, steps=None) -> AxisStats:
     """Bins of ``g`` bilinear samples each: a valid sample at ``t`` puts ``1 - frac`` on cell ``lo``
-    and ``frac`` on ``lo + 1``, an invalid one nothing, and each bin divides by ``g`` (``t``, ``lo``,
-    ``frac``, ``valid``: ``(boxes, n_bins * g)``, ordered by bin and sample). ``steps`` and
-    ``moved``, when known, as in :class:`~roiloss.axis.SampleAxis`.
+    and ``frac`` on ``lo + 1``, an invalid one nothing, and each bin divides by ``g`` (``t``:
+    ``(boxes, n_bins * g)``, ordered by bin and sample; ``valid``, ``lo``, ``frac`` from the
+    kernel's :class:`~roiloss.kernels.Reading`, asked only for the boxes that need them).
+    ``steps``: :func:`~roiloss.kernels.sample_steps` of ``t`` when known.
 
     Support: the samples of a box that are all valid and in order read the cells from the first
     sample's ``lo`` to the last one's top cell, less the cells skipped between consecutive samples
-    (:func:`ordered_support`); the other boxes go through :func:`sample_support`. Mass: the valid
+    (:func:`ordered_gaps`); the other boxes go through :func:`sample_support`. Mass: the valid
     samples over ``g``. Inside mass: :func:`inside_mass`.
     """
-    n, count = lo.shape
-    whole = valid.all(axis=1)
-    first, last = lo[:, 0].astype(np.float64), lo[:, -1] + (frac[:, -1] > 0).astype(np.float64)
+    n, count = t.shape
+    partial = reading.partial  # boxes with samples off the map: those read nothing
+    whole = np.ones(n, dtype=bool)
+    whole[partial] = False
+    first = reading.sample(0)[1].astype(np.float64)
+    _, lo_last, frac_last = reading.sample(count - 1)
+    last = lo_last + (frac_last > 0).astype(np.float64)
     support_len = last - first + 1.0
     support_overlap = interval_overlap(first, last + 1.0, r0, r1)
     # Samples in order read their cells in order (the kernel's clamping keeps the order and never
     # widens a step); steps of at most one cell skip no cell, so only longer steps need looking at.
     lowest, highest = sample_steps(t) if steps is None else steps
     ordered = whole & (lowest >= 0)
-    ordered &= last < 2.0 ** (np.finfo(lo.dtype).nmant + 1)  # top cell + 1 exact in lo's precision
+    ordered &= last < 2.0 ** (np.finfo(t.dtype).nmant + 1)  # top cell + 1 exact in t's precision
     far = np.flatnonzero(ordered & ~(highest <= 1))
     if len(far):
-        skipped, skipped_overlap = ordered_gaps(sample_rows(lo, far), sample_rows(frac, far), r0[far], r1[far])
+        _, far_lo, far_frac = reading.rows(far)
+        skipped, skipped_overlap = ordered_gaps(far_lo, far_frac, r0[far], r1[far])
         support_len[far] -= skipped
         support_overlap[far] -= skipped_overlap
     rest = np.flatnonzero(~ordered)
     if len(rest):
-        rest_lo, rest_frac, rest_valid = sample_rows(lo, rest), sample_rows(frac, rest), sample_rows(valid, rest)
+        rest_valid, rest_lo, rest_frac = reading.rows(rest)
         f_lo, f_hi = cell_fractions(rest_lo, r0[rest], r1[rest])
         support_len[rest], support_overlap[rest] = sample_support(rest_lo, rest_frac * rest_valid, rest_valid, f_lo,
                                                                   f_hi)
 
     mass, empty = np.full(n, count / g), np.zeros(n, dtype=np.int64)
-    partial = np.flatnonzero(~whole)
-    if len(partial):  # boxes with samples off the map: those read nothing
-        sub_valid = valid[partial]
+    if len(partial):
+        sub_valid = reading.rows(partial)[0]
         mass[partial] = np.count_nonzero(sub_valid, axis=1) / g
         empty[partial] = n_bins - np.count_nonzero(sub_valid.reshape(-1, n_bins, g).any(axis=2), axis=1)
-    inside = inside_mass(lo, frac, valid, partial, r0, r1, t=t, moved=moved)
-    return AxisStats(support_len, support_overlap, mass, inside / g, empty)
+    return AxisStats(support_len, support_overlap, mass, read_inside_mass(t, reading, r0, r1) / g, empty)
 
 
 def ordered_gaps(lo, frac, r0, r1) -> tuple[np.ndarray, np.ndarray]:
@@ -142,16 +145,10 @@ def ordered_gaps(lo, frac, r0, r1) -> tuple[np.ndarray, np.ndarray]:
     return skipped, overlap
 
 
-def sample_rows(values: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    """``values[rows]`` for per-sample arrays, kept sample-major in memory (a transposed view)."""
-    return np.take(values.T, rows, axis=1).T
-
-
-def inside_mass(lo, frac, valid, partial, r0, r1, t=None, moved=None) -> np.ndarray:
+def inside_mass(lo, frac, valid, partial, r0, r1) -> np.ndarray:
     """Per box, the sum over its valid samples of ``(1 - frac) f(lo) + frac f(lo + 1)``, where ``f(c)``
     is the fraction of cell ``c`` (``[c, c + 1)``) inside the RoI ``[r0, r1)``; ``partial``: the
-    boxes that have invalid samples. ``t`` and ``moved``, when given: the placed positions and the
-    boxes where the read position ``lo + frac`` differs from them (elsewhere it is ``t`` itself).
+    boxes that have invalid samples.
 
     With ``a = floor(r0)`` and ``b = floor(r1)``, ``f`` is a sum of four steps,
     ``f(c) = f_a [c >= a] + (1 - f_a) [c >= a + 1] - (1 - f_b) [c >= b] - f_b [c >= b + 1]`` with
@@ -159,41 +156,59 @@ def inside_mass(lo, frac, valid, partial, r0, r1, t=None, moved=None) -> np.ndar
     cell), and the bilinear reading of the step ``[c >= k + 1]`` at position ``p = lo + frac`` is
     the ramp ``clip(p - k, 0, 1)``. So the inside mass is four per-box sums of ramps over the
     samples, each ramp exact in the samples' precision (``p - k`` is exact there for whole ``k``
-    below ``2 ** 23`` in float32, ``2 ** 52`` in float64, and ``p >= 0``). Boxes past that range go
-    cell by cell (:func:`cell_fractions`), and so do float64 samples without ``t``: there the
-    cell fractions cost fewer passes than four ramps over ``lo + frac``.
+    below ``2 ** 23`` in float32, ``2 ** 52`` in float64, and ``p >= 0``); the sums are exact in
+    float64 for float32 samples. Boxes past that range go cell by cell (:func:`cell_fractions`),
+    and so do float64 samples here: the cell fractions cost fewer passes than four ramps over
+    ``lo + frac`` (:func:`read_inside_mass` ramps over ``t`` itself).
     """
-    fast = t is not None and moved is not None
-    if lo.dtype != np.float32 and not fast:
+    if lo.dtype != np.float32:
         return _inside_by_cells(lo, frac, valid, partial, r0, r1)
+    steps, ramps = _edge_steps(r0, r1, lo.dtype)
+    position = lo + frac  # where each sample reads after the kernel's clamping (exact: frac = t - lo)
+    if len(partial):  # invalid samples read nothing: a ramp of -inf is 0
+        position[partial] = np.where(sample_rows(valid, partial), sample_rows(position, partial), -np.inf)
+    total = _ramp_sums(position, steps)
+    return _finish_inside(total, ramps, r0, r1, lambda rows: (valid[rows], lo[rows], frac[rows]))
+
+
+def read_inside_mass(t, reading, r0, r1) -> np.ndarray:
+    """:func:`inside_mass` from the kernel's :class:`~roiloss.kernels.Reading` of ``t``: the ramps
+    read ``t`` itself, which is where the kernel reads in every box but those it ``moved`` and
+    those with invalid samples; those boxes go again from what the kernel read."""
+    steps, ramps = _edge_steps(r0, r1, t.dtype)
+    total = _ramp_sums(t, steps)
+    redo = reading.moved
+    if len(reading.partial):
+        marked = np.zeros(len(t), dtype=bool)
+        marked[redo] = marked[reading.partial] = True
+        redo = np.flatnonzero(marked)
+    if len(redo):
+        valid, lo, frac = reading.rows(redo)
+        position = np.where(valid, lo + frac, t.dtype.type(-np.inf))  # invalid samples read nothing
+        total[redo] = _ramp_sums(position, [(k[redo], weight[redo]) for k, weight in steps])
+    return _finish_inside(total, ramps, r0, r1, reading.rows)
+
+
+def _edge_steps(r0, r1, dtype) -> tuple[list, np.ndarray]:
+    """The four steps of :func:`inside_mass` as (ramp origin ``k``, weight) per box, and the boxes
+    whose ``k`` are exact in ``dtype`` (the others have ``k = 0`` here and go cell by cell)."""
     a, b = np.floor(r0), np.floor(r1)
     f_a, f_b = a + 1.0 - r0, r1 - b
-    limit = 2.0 ** np.finfo(lo.dtype).nmant  # whole numbers below it are exact in lo's precision
+    limit = 2.0 ** np.finfo(dtype).nmant  # whole numbers below it are exact in the samples' precision
     ramps = (np.abs(a) < limit) & (np.abs(b) < limit)
     if not ramps.all():
         a, b = np.where(ramps, a, 0.0), np.where(ramps, b, 0.0)
-    steps = [(a - 1.0, f_a), (a, 1.0 - f_a), (b - 1.0, f_b - 1.0), (b, -f_b)]
-    if not fast:
-        position = lo + frac  # where each sample reads after the kernel's clamping (exact: frac = t - lo)
-        if len(partial):  # invalid samples read nothing: a ramp of -inf is 0
-            position[partial] = np.where(sample_rows(valid, partial), sample_rows(position, partial), -np.inf)
-        total = _ramp_sums(position, steps)
-    else:  # t where the kernel read t, then the other boxes again from what it read
-        total = _ramp_sums(t, steps)
-        redo = moved
-        if len(partial):
-            marked = np.zeros(len(lo), dtype=bool)
-            marked[moved] = marked[partial] = True
-            redo = np.flatnonzero(marked)
-        if len(redo):
-            position = np.where(sample_rows(valid, redo), sample_rows(lo, redo) + sample_rows(frac, redo),
-                                lo.dtype.type(-np.inf))
-            total[redo] = _ramp_sums(position, [(k[redo], weight[redo]) for k, weight in steps])
-    total[r0 >= r1] = 0.0  # an empty or inverted RoI holds nothing
+    return [(a - 1.0, f_a), (a, 1.0 - f_a), (b - 1.0, f_b - 1.0), (b, -f_b)], ramps
+
+
+def _finish_inside(total, ramps, r0, r1, rows) -> np.ndarray:
+    """Empty and inverted RoIs hold nothing; boxes past the ramps' range go cell by cell from
+    ``rows(index) -> (valid, lo, frac)``."""
+    total[r0 >= r1] = 0.0
     other = np.flatnonzero(~ramps & (r0 < r1))
     if len(other):
-        total[other] = _inside_by_cells(lo[other], frac[other], valid[other], np.arange(len(other)),
-                                        r0[other], r1[other])
+        valid, lo, frac = rows(other)
+        total[other] = _inside_by_cells(lo, frac, valid, np.arange(len(other)), r0[other], r1[other])
     return total
 
 

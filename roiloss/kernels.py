@@ -15,8 +15,6 @@ Positions ``t`` are index coordinates (cell ``j``'s value sits at ``t = j``).
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 import numpy as np
 
 F32 = np.float32
@@ -92,62 +90,97 @@ def sample_steps(t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return step.min(axis=1, initial=0), step.max(axis=1, initial=0)
 
 
-class Reading(NamedTuple):
-    """What the bilinear kernel reads at each sample (:func:`read_bilinear`)."""
-
-    valid: np.ndarray
-    lo: np.ndarray
-    frac: np.ndarray
-    moved: np.ndarray  # boxes where some ``lo + frac`` differs from ``t`` (the kernel clamped a sample)
+def sample_rows(values: np.ndarray, rows) -> np.ndarray:
+    """``values[rows]`` for per-sample arrays, kept sample-major in memory (a transposed view)."""
+    return np.take(values.T, rows, axis=1).T
 
 
-def read_bilinear(t, length, low_limit: float, high_offset: float, steps=None) -> Reading:
-    """The frameworks' 1-D bilinear kernel on ``t`` ``(boxes, samples)``; ``length`` per box.
+class Reading:
+    """What the frameworks' 1-D bilinear kernel reads at the samples ``t`` ``(boxes, samples)``,
+    computed only where asked: at every sample (:meth:`full`), for some boxes (:meth:`rows`) or at
+    one sample of every box (:meth:`sample`), each the same values bit for bit.
 
     A sample is valid only if ``low_limit <= t <= length + high_offset``; then ``t <= 0`` reads
     cell 0; ``lo = floor(t)``; at or past the last cell both neighbours are the last cell.
     Comparisons and ``frac = t - lo`` happen in ``t``'s precision. ``lo`` and ``frac`` are in
     ``t``'s precision and memory layout (``lo`` is whole and ``frac`` is exact there); ``frac`` is
-    the weight on ``lo + 1``, and ``lo + frac`` is the position read, ``t`` itself except in the
-    boxes ``moved``. ``steps``: :func:`sample_steps` of ``t`` when known (a box in order has its
-    extremes at its ends).
+    the weight on ``lo + 1``. ``length`` is per box (``inf``: no high edge).
+
+    ``partial``: the boxes with an invalid sample (a NaN position is invalid); ``moved``: the boxes
+    where the position read, ``lo + frac``, differs from ``t`` somewhere (the kernel clamped a
+    sample). ``steps``: :func:`sample_steps` of ``t`` when known (a box in order has its extremes
+    at its ends).
     """
-    # map lengths are whole numbers (or inf), so the limits are exact in t's precision too
-    size = np.asarray(length, dtype=np.float64)
-    high, last = (size + high_offset).astype(t.dtype), (size - 1).astype(t.dtype)
-    # per-box extremes first: most boxes lie inside the map, and only the others need per-sample work
-    # (the tests are negated so that a NaN position takes the per-sample path)
-    if steps is None or t.shape[1] == 0:
-        bottom, top = t.min(axis=1, initial=np.inf), t.max(axis=1, initial=-np.inf)
-    else:
-        bottom, top = t[:, 0].copy(), t[:, -1].copy()
-        unordered = np.flatnonzero(~(steps[0] >= 0))
-        if len(unordered):
-            bottom[unordered], top[unordered] = t[unordered].min(axis=1), t[unordered].max(axis=1)
-    valid = np.ones_like(t, dtype=bool)
-    off = np.flatnonzero(~((bottom >= low_limit) & (top <= high)))
-    if len(off):
-        valid[off] = (t[off] >= low_limit) & (t[off] <= high[off, None])
-    lo = np.floor(t)
-    frac = t - lo
-    low = np.flatnonzero(~(bottom >= 0))  # boxes with samples below 0: those read cell 0
-    if len(low):
-        tc = np.maximum(t[low], t.dtype.type(0))
-        lo[low] = np.floor(tc)
-        frac[low] = tc - lo[low]
-    end = np.flatnonzero(~(np.maximum(top, 0) < last))  # boxes whose samples reach the last cell
-    if len(end):
-        at_end = lo[end] >= last[end, None]
-        lo[end] = np.where(at_end, last[end, None], lo[end])
-        frac[end] = np.where(at_end, 0, frac[end])
-    moved = np.zeros(len(t), dtype=bool)
-    moved[low] = moved[end] = True
-    return Reading(valid, lo, frac, np.flatnonzero(moved))
+
+    def __init__(self, t, length, low_limit: float, high_offset: float, steps=None):
+        self.t, self.low_limit = t, low_limit
+        # map lengths are whole numbers (or inf), so the limits are exact in t's precision too
+        size = np.asarray(length, dtype=np.float64)
+        self.high, self.last = (size + high_offset).astype(t.dtype), (size - 1).astype(t.dtype)
+        # per-box extremes first: most boxes lie inside the map, and only the others need
+        # per-sample work (the tests are negated so that a NaN position takes that path)
+        if steps is None or t.shape[1] == 0:
+            bottom, top = t.min(axis=1, initial=np.inf), t.max(axis=1, initial=-np.inf)
+        else:
+            bottom, top = t[:, 0].copy(), t[:, -1].copy()
+            unordered = np.flatnonzero(~(steps[0] >= 0))
+            if len(unordered):
+                bottom[unordered], top[unordered] = t[unordered].min(axis=1), t[unordered].max(axis=1)
+        self.partial = np.flatnonzero(~((bottom >= low_limit) & (top <= self.high)))
+        self._low = np.flatnonzero(~(bottom >= 0))  # boxes with samples below 0: those read cell 0
+        self._end = np.flatnonzero(~(np.maximum(top, 0) < self.last))  # samples reaching the last cell
+        clamped = np.zeros(len(t), dtype=bool)
+        clamped[self._low] = clamped[self._end] = True
+        self._clamped = np.flatnonzero(clamped)
+        self.moved = self._clamped
+        self._full = None
+
+    def full(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``valid, lo, frac`` at every sample."""
+        if self._full is None:
+            t = self.t
+            valid = np.ones_like(t, dtype=bool)
+            if len(self.partial):
+                valid[self.partial] = self._kernel(t[self.partial], self.partial)[0]
+            lo = np.floor(t)
+            frac = t - lo
+            if len(self._clamped):
+                _, lo[self._clamped], frac[self._clamped] = self._kernel(t[self._clamped], self._clamped)
+            self._full = valid, lo, frac
+        return self._full
+
+    def rows(self, index: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``valid, lo, frac`` of the boxes ``index``, sample-major like ``t``."""
+        if self._full is not None:
+            return tuple(sample_rows(v, index) for v in self._full)
+        return self._kernel(sample_rows(self.t, index), index)
+
+    def sample(self, j: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``valid, lo, frac`` of sample ``j`` of every box."""
+        if self._full is not None:
+            return tuple(v[:, j] for v in self._full)
+        t = self.t[:, j]
+        valid = (t >= self.low_limit) & (t <= self.high)
+        position = np.maximum(t, t.dtype.type(0))
+        lo = np.floor(position)
+        frac = position - lo
+        at_end = lo >= self.last
+        return valid, np.where(at_end, self.last, lo), np.where(at_end, 0, frac)
+
+    def _kernel(self, t, index):
+        """The kernel sample by sample on the rows ``t`` of the boxes ``index``."""
+        high, last = self.high[index, None], self.last[index, None]
+        valid = (t >= self.low_limit) & (t <= high)
+        position = np.maximum(t, t.dtype.type(0))
+        lo = np.floor(position)
+        frac = position - lo
+        at_end = lo >= last
+        return valid, np.where(at_end, last, lo), np.where(at_end, 0, frac)
 
 
 def bilinear(t, length, low_limit: float, high_offset: float):
-    """``valid, lo, frac`` of :func:`read_bilinear`."""
-    return read_bilinear(t, length, low_limit, high_offset)[:3]
+    """``valid, lo, frac`` at every sample of ``t`` (:class:`Reading`)."""
+    return Reading(t, length, low_limit, high_offset).full()
 
 
 def clip_windows(start, end, length, ordered: bool = False):

@@ -16,7 +16,7 @@ import numpy as np
 from .axis import SampleAxis, WindowAxis, sample_axis
 from .choices import METHOD_NAMES
 from .geometry import Geometry
-from .kernels import aligned_span, clip_windows, cround, read_bilinear, sample_steps, to_cells
+from .kernels import Reading, aligned_span, clip_windows, cround, sample_steps, to_cells
 from .methods_registry import RUNTIME_METHODS
 
 # A map with no known high edge is clipped at this many cells (integers cannot hold inf).
@@ -78,9 +78,8 @@ def roiwarp(lo, hi, bins: int, length, geometry: Geometry) -> SampleAxis:
     n = np.maximum(b - a, 0.0)
     t = (a[None, :] + np.arange(bins)[:, None] * (n / bins)[None, :]).T  # each bin's start
     steps = sample_steps(t)
-    read = read_bilinear(t, length, -0.5, -0.5, steps=steps)
-    return SampleAxis(t, read.valid, read.lo, read.frac, 1, bins, (a + 0.5, a + n + 0.5), (a, n / bins), steps,
-                      read.moved)
+    return SampleAxis(t, Reading(t, length, -0.5, -0.5, steps=steps), 1, bins, (a + 0.5, a + n + 0.5), (a, n / bins),
+                      steps)
 
 
 def _roialign(lo, hi, bins, length, geometry: Geometry, aligned: bool):

@@ -14,7 +14,7 @@ import numpy as np
 from .axis import SampleAxis, SampleGroups, WindowAxis
 from .axis_entries import EntryAxis
 from .geometry import Geometry
-from .kernels import bilinear, clip_windows, read_bilinear, sample_steps, to_cells
+from .kernels import Reading, clip_windows, sample_steps, to_cells
 
 UNBOUNDED = np.int64(2**52)  # as roiloss.methods: a map with no known high edge
 
@@ -37,16 +37,15 @@ def grouped_axis(per_bin, n_bins, length, positions, limits, sampled, edges, cla
         t = positions(index, g) if g else np.zeros((len(length[index]), 0))
         steps = sample_steps(t)
         if clamp is None:
-            read = read_bilinear(t, length[index], *limits, steps=steps)
-            moved = read.moved
+            reading = Reading(t, length[index], *limits, steps=steps)
         else:
             clamped = clamp(t, index)
-            read = read_bilinear(clamped, length[index], *limits)
-            differs = (clamped != t).any(axis=1)
-            differs[read.moved] = True
-            moved = np.flatnonzero(differs)
-        return SampleAxis(t, read.valid, read.lo, read.frac, int(g), n_bins,
-                          (sampled[0][index], sampled[1][index]), (edges[0][index], edges[1][index]), steps, moved)
+            reading = Reading(clamped, length[index], *limits)
+            differs = (clamped != t).any(axis=1)  # read elsewhere than placed
+            differs[reading.moved] = True
+            reading.moved = np.flatnonzero(differs)
+        return SampleAxis(t, reading, int(g), n_bins, (sampled[0][index], sampled[1][index]),
+                          (edges[0][index], edges[1][index]), steps)
 
     if not len(per_bin) or per_bin.min() == per_bin.max():
         return build(slice(None), int(per_bin[0]) if len(per_bin) else 0)
@@ -95,9 +94,9 @@ def _crop_and_resize(lo, hi, bins, length, geometry: Geometry, matterport: bool)
     else:  # 0.5 * (y1 + y2) * (H - 1): a double expression stored as float
         centre = np.where(known, 0.5 * (n1 + n2).astype(np.float64) * last, 0.5 * (u1 + u2))
         t = centre.astype(dtype)[:, None]
-    valid, cell, frac = bilinear(t, length, 0.0, -1.0)  # outside [0, M - 1]: the extrapolation value
+    reading = Reading(t, length, 0.0, -1.0)  # outside [0, M - 1]: the extrapolation value
     e0, e1 = start.astype(np.float64) + 0.5, end.astype(np.float64) + 0.5
-    return SampleAxis(t, valid, cell, frac, 1, bins, (e0, e1), (e0 - 0.5, (e1 - e0) / bins))
+    return SampleAxis(t, reading, 1, bins, (e0, e1), (e0 - 0.5, (e1 - e0) / bins))
 
 
 def crop_and_resize(lo, hi, bins: int, length, geometry: Geometry) -> SampleAxis:

@@ -6,6 +6,8 @@ give what the per-sample formulas give: bit for bit where nothing is summed, to 
 where a sum is taken in another order.
 """
 
+import copy
+
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -14,7 +16,7 @@ from roiloss.axis import SampleAxis, SampleGroups, WindowAxis
 from roiloss.axis_entries import EntryAxis
 from roiloss.axis_stats import STAT_FIELDS, cell_fractions, inside_mass, sample_stats, sample_support, window_stats
 from roiloss.geometry import Geometry, map_length
-from roiloss.kernels import bilinear, place_samples, read_bilinear, sample_steps
+from roiloss.kernels import Reading, bilinear, place_samples, sample_steps
 from roiloss.methods import METHODS, axes
 
 SAMPLE_METHODS = [name for name, m in METHODS.items() if m.kind == "sample"]
@@ -78,7 +80,7 @@ def test_sample_closed_forms_match_the_per_sample_path(case, geometry, method):
     for index, part in sample_parts(ax):
         if part.g == 0:
             continue
-        got = sample_stats(part.t, part.lo, part.frac, part.valid, part.g, part.n_bins, r0[index], r1[index])
+        got = part.stats(r0[index], r1[index])
         inside, mass, empty, f_lo, f_hi = per_sample_stats(part, r0[index], r1[index])
         assert (cell_fractions(part.lo, r0[index], r1[index])[0] == f_lo).all()
         support_len, support_overlap = sample_support(part.lo, part.frac * part.valid, part.valid, f_lo, f_hi)
@@ -136,7 +138,7 @@ def test_placement_and_kernel_are_the_per_sample_formulas(case, geometry, g, lim
     np.testing.assert_array_equal(t, expected)
     cells = map_length(image, geometry.stride)
     want = reference_bilinear(t, cells, *limits)
-    for got in (bilinear(t, cells, *limits), read_bilinear(t, cells, *limits, steps=sample_steps(t))[:3]):
+    for got in (bilinear(t, cells, *limits), Reading(t, cells, *limits, steps=sample_steps(t)).full()):
         for got_array, want_array in zip(got, want, strict=True):
             assert got_array.dtype == want_array.dtype
             np.testing.assert_array_equal(got_array, want_array)
@@ -214,28 +216,34 @@ def test_run_all_runs_every_task_once_and_reraises(monkeypatch):
 @settings(max_examples=200, deadline=None)
 @given(case=boxes(), geometry=geometries(), method=st.sampled_from(SAMPLE_METHODS))
 def test_axis_facts_spare_passes_without_changing_the_statistics(case, geometry, method):
-    """The facts an axis carries (its steps, the boxes whose read positions moved off ``t``) give
-    the statistics computed without them (bit for bit, but for float64 inside masses, which then
-    come from ramps rather than cell fractions), and ``moved`` names every box where
-    ``lo + frac != t``."""
+    """The kernel's reading asked box by box or sample by sample gives its full arrays bit for
+    bit; ``moved`` names every box where the position read ``lo + frac`` is not ``t``; the steps an
+    axis carries give the statistics computed without them."""
     lo, hi, image = case
     ax = axes_of(method, lo, hi, image, geometry).x
     r0, r1 = lo / geometry.stride, hi / geometry.stride
     for index, part in sample_parts(ax):
         if part.g == 0:
             continue
-        if part.moved is not None:
-            elsewhere = np.ones(len(part.t), dtype=bool)
-            elsewhere[part.moved] = False
-            read = (part.lo + part.frac)[elsewhere]
-            assert ((read == part.t[elsewhere]) | ~part.valid[elsewhere]).all()
-        with_facts = part.stats(r0[index], r1[index])
-        without = sample_stats(part.t, part.lo, part.frac, part.valid, part.g, part.n_bins, r0[index], r1[index])
+        reading = part.reading
+        fresh = copy.copy(reading)  # nothing computed yet: rows and samples from the kernel itself
+        fresh._full = None
+        boxes = np.flatnonzero(np.arange(len(part.t)) % 3 == 1)
+        for got, want in zip(fresh.rows(boxes), reading.full(), strict=True):
+            np.testing.assert_array_equal(got, want[boxes])
+        for j in (0, part.t.shape[1] - 1):
+            for got, want in zip(fresh.sample(j), reading.full(), strict=True):
+                np.testing.assert_array_equal(got, want[:, j])
+        elsewhere = np.ones(len(part.t), dtype=bool)
+        elsewhere[part.moved] = False
+        read = (part.lo + part.frac)[elsewhere]
+        assert ((read == part.t[elsewhere]) | ~part.valid[elsewhere]).all()
+        partial = np.flatnonzero(~part.valid.all(axis=1))
+        np.testing.assert_array_equal(reading.partial, partial)
+        with_steps = part.stats(r0[index], r1[index])
+        without = sample_stats(part.t, fresh, part.g, part.n_bins, r0[index], r1[index])
         for name in STAT_FIELDS:
-            if name == "inside_mass" and part.t.dtype == np.float64:  # ramps instead of cell fractions
-                np.testing.assert_allclose(with_facts.inside_mass, without.inside_mass, rtol=0, atol=TOL)
-            else:
-                np.testing.assert_array_equal(getattr(with_facts, name), getattr(without, name), err_msg=name)
+            np.testing.assert_array_equal(getattr(with_steps, name), getattr(without, name), err_msg=name)
 
 
 @settings(max_examples=200, deadline=None)
