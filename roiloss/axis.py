@@ -109,8 +109,10 @@ class SampleAxis:
     where they are exact. A valid sample puts ``1 - frac`` on ``lo`` and ``frac`` on ``lo + 1``; an
     invalid one puts nothing (:func:`~roiloss.axis_stats.sample_stats`).
     ``sampled`` ``(e0, e1)`` is the interval the method really samples and ``bin_edges``
-    ``(boxes, bins + 1)`` the bins, both in feature-area units. ``steps``, when known:
-    :func:`~roiloss.kernels.sample_steps` of ``t``.
+    ``(boxes, bins + 1)`` the bins, both in feature-area units. ``steps``, when known: per box,
+    ``(lowest, highest)`` with ``lowest >= 0`` only if the samples are in order and ``highest <= 1``
+    only if no step between them exceeds one cell (:func:`~roiloss.kernels.sample_steps` gives the
+    exact extremes).
     """
 
     t: np.ndarray

@@ -1,10 +1,10 @@
 """Per-box, one-axis statistics of the two axis shapes (docs/semantics.md §3.1), vectorised over boxes.
 
 Support and mass have a per-box closed form where it is exact: the bins of a window axis are
-contiguous, and so are the cells the samples of most sample axes read. Per-sample (per-bin) work
-remains for the inside mass, where a coefficient meets a cell the RoI cuts (most samples of a small
-box do), and for the support of the boxes whose samples leave gaps between the cells they read or
-fall off the map (:func:`sample_support`).
+contiguous, and so are the cells the samples of most sample axes read, less the cells skipped
+between samples far apart (:func:`ordered_gaps`). Per-sample (per-bin) work remains for the inside
+mass, as four sums of ramps over the positions (:func:`inside_mass`), and for the support of the
+boxes whose samples fall off the map or are out of order (:func:`sample_support`).
 
 Per-sample arrays are ``(boxes, samples)``; the axes lay them out sample-major in memory
 (:func:`roiloss.kernels.place_samples`), so every reduction over a box's samples runs over
@@ -78,12 +78,12 @@ def sample_stats(t, reading, g: int, n_bins: int, r0: np.ndarray, r1: np.ndarray
     and ``frac`` on ``lo + 1``, an invalid one nothing, and each bin divides by ``g`` (``t``:
     ``(boxes, n_bins * g)``, ordered by bin and sample; ``valid``, ``lo``, ``frac`` from the
     kernel's :class:`~roiloss.kernels.Reading`, asked only for the boxes that need them).
-    ``steps``: :func:`~roiloss.kernels.sample_steps` of ``t`` when known.
+    ``steps``: per-box step bounds as in :class:`~roiloss.axis.SampleAxis`, when known.
 
     Support: the samples of a box that are all valid and in order read the cells from the first
     sample's ``lo`` to the last one's top cell, less the cells skipped between consecutive samples
     (:func:`ordered_gaps`); the other boxes go through :func:`sample_support`. Mass: the valid
-    samples over ``g``. Inside mass: :func:`inside_mass`.
+    samples over ``g``. Inside mass: :func:`read_inside_mass`.
     """
     n, count = t.shape
     partial = reading.partial  # boxes with samples off the map: those read nothing

@@ -16,7 +16,7 @@ import numpy as np
 from .axis import SampleAxis, WindowAxis, sample_axis
 from .choices import METHOD_NAMES
 from .geometry import Geometry
-from .kernels import Reading, aligned_span, clip_windows, cround, sample_steps, to_cells
+from .kernels import Reading, aligned_span, clip_windows, cround, to_cells
 from .methods_registry import RUNTIME_METHODS
 
 # A map with no known high edge is clipped at this many cells (integers cannot hold inf).
@@ -76,9 +76,12 @@ def roiwarp(lo, hi, bins: int, length, geometry: Geometry) -> SampleAxis:
     a = cround(to_cells(lo, geometry.stride, geometry.arithmetic))
     b = cround(to_cells(hi, geometry.stride, geometry.arithmetic))
     n = np.maximum(b - a, 0.0)
-    t = (a[None, :] + np.arange(bins)[:, None] * (n / bins)[None, :]).T  # each bin's start
-    steps = sample_steps(t)
-    return SampleAxis(t, Reading(t, length, -0.5, -0.5, steps=steps), 1, bins, (a + 0.5, a + n + 0.5), (a, n / bins),
+    step = n / bins
+    t = (a[None, :] + np.arange(bins)[:, None] * step[None, :]).T  # each bin's start
+    # a + fl(p * step) rounds monotonically in p: in order when step >= 0, and no step exceeds one
+    # cell when step <= 1 (step = 1 is exact; below it, step <= (bins - 1) / bins plus rounding)
+    steps = (step, step)
+    return SampleAxis(t, Reading(t, length, -0.5, -0.5, steps=steps), 1, bins, (a + 0.5, a + n + 0.5), (a, step),
                       steps)
 
 
