@@ -89,8 +89,8 @@ def sample_stats(t, reading, g: int, n_bins: int, r0: np.ndarray, r1: np.ndarray
     partial = reading.partial  # boxes with samples off the map: those read nothing
     whole = np.ones(n, dtype=bool)
     whole[partial] = False
-    first = reading.sample(0)[1].astype(np.float64)
-    _, lo_last, frac_last = reading.sample(count - 1)
+    first = reading.sample(0)[0].astype(np.float64)
+    lo_last, frac_last = reading.sample(count - 1)
     last = lo_last + (frac_last > 0).astype(np.float64)
     support_len = last - first + 1.0
     support_overlap = interval_overlap(first, last + 1.0, r0, r1)

@@ -98,7 +98,7 @@ def sample_rows(values: np.ndarray, rows) -> np.ndarray:
 class Reading:
     """What the frameworks' 1-D bilinear kernel reads at the samples ``t`` ``(boxes, samples)``,
     computed only where asked: at every sample (:meth:`full`), for some boxes (:meth:`rows`) or at
-    one sample of every box (:meth:`sample`), each the same values bit for bit.
+    one sample of every box (:meth:`sample`, cells only), each the same values bit for bit.
 
     A sample is valid only if ``low_limit <= t <= length + high_offset``; then ``t <= 0`` reads
     cell 0; ``lo = floor(t)``; at or past the last cell both neighbours are the last cell.
@@ -155,17 +155,17 @@ class Reading:
             return tuple(sample_rows(v, index) for v in self._full)
         return self._kernel(sample_rows(self.t, index), index)
 
-    def sample(self, j: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """``valid, lo, frac`` of sample ``j`` of every box."""
+    def sample(self, j: int) -> tuple[np.ndarray, np.ndarray]:
+        """``lo, frac`` of sample ``j`` of every box."""
         if self._full is not None:
-            return tuple(v[:, j] for v in self._full)
+            return self._full[1][:, j], self._full[2][:, j]
         t = self.t[:, j]
-        valid = (t >= self.low_limit) & (t <= self.high)
-        position = np.maximum(t, t.dtype.type(0))
-        lo = np.floor(position)
-        frac = position - lo
-        at_end = lo >= self.last
-        return valid, np.where(at_end, self.last, lo), np.where(at_end, 0, frac)
+        lo = np.floor(t)
+        frac = t - lo
+        clamped = self._clamped
+        if len(clamped):
+            _, lo[clamped], frac[clamped] = (v[:, 0] for v in self._kernel(t[clamped, None], clamped))
+        return lo, frac
 
     def _kernel(self, t, index):
         """The kernel sample by sample on the rows ``t`` of the boxes ``index``."""

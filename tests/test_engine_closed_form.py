@@ -232,7 +232,7 @@ def test_axis_facts_spare_passes_without_changing_the_statistics(case, geometry,
         for got, want in zip(fresh.rows(boxes), reading.full(), strict=True):
             np.testing.assert_array_equal(got, want[boxes])
         for j in (0, part.t.shape[1] - 1):
-            for got, want in zip(fresh.sample(j), reading.full(), strict=True):
+            for got, want in zip(fresh.sample(j), reading.full()[1:], strict=True):
                 np.testing.assert_array_equal(got, want[:, j])
         elsewhere = np.ones(len(part.t), dtype=bool)
         elsewhere[part.moved] = False
