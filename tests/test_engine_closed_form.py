@@ -64,6 +64,17 @@ def per_sample_stats(part: SampleAxis, r0, r1):
     return inside, valid.sum(axis=1) / part.g, empty, f_lo, f_hi
 
 
+def sampled_parts(method, case, geometry):
+    """The :class:`SampleAxis` pieces with samples of ``method``'s x axis for ``case``, each with
+    its boxes' RoI ``(part, r0, r1)``."""
+    lo, hi, image = case
+    ax = axes_of(method, lo, hi, image, geometry).x
+    r0, r1 = lo / geometry.stride, hi / geometry.stride
+    for index, part in sample_parts(ax):
+        if part.g:
+            yield part, r0[index], r1[index]
+
+
 def axes_of(method, lo, hi, image, geometry):
     """The axes of ``method`` for boxes ``[lo, hi)`` along x in images ``image`` px wide (y: a fixed band)."""
     cells = map_length(image, geometry.stride)
@@ -74,15 +85,10 @@ def axes_of(method, lo, hi, image, geometry):
 @settings(max_examples=300, deadline=None)
 @given(case=boxes(), geometry=geometries(), method=st.sampled_from(SAMPLE_METHODS))
 def test_sample_closed_forms_match_the_per_sample_path(case, geometry, method):
-    lo, hi, image = case
-    ax = axes_of(method, lo, hi, image, geometry).x
-    r0, r1 = lo / geometry.stride, hi / geometry.stride
-    for index, part in sample_parts(ax):
-        if part.g == 0:
-            continue
-        got = part.stats(r0[index], r1[index])
-        inside, mass, empty, f_lo, f_hi = per_sample_stats(part, r0[index], r1[index])
-        assert (cell_fractions(part.lo, r0[index], r1[index])[0] == f_lo).all()
+    for part, r0, r1 in sampled_parts(method, case, geometry):
+        got = part.stats(r0, r1)
+        inside, mass, empty, f_lo, f_hi = per_sample_stats(part, r0, r1)
+        assert (cell_fractions(part.lo, r0, r1)[0] == f_lo).all()
         support_len, support_overlap = sample_support(part.lo, part.frac * part.valid, part.valid, f_lo, f_hi)
         np.testing.assert_array_equal(got.support_len, support_len)
         np.testing.assert_allclose(got.support_overlap, support_overlap, rtol=0, atol=TOL * max(1, r1.max()))
@@ -219,12 +225,7 @@ def test_axis_facts_spare_passes_without_changing_the_statistics(case, geometry,
     """The kernel's reading asked box by box or sample by sample gives its full arrays bit for
     bit; ``moved`` names every box where the position read ``lo + frac`` is not ``t``; the steps an
     axis carries give the statistics computed without them."""
-    lo, hi, image = case
-    ax = axes_of(method, lo, hi, image, geometry).x
-    r0, r1 = lo / geometry.stride, hi / geometry.stride
-    for index, part in sample_parts(ax):
-        if part.g == 0:
-            continue
+    for part, r0, r1 in sampled_parts(method, case, geometry):
         reading = part.reading
         fresh = copy.copy(reading)  # nothing computed yet: rows and samples from the kernel itself
         fresh._full = None
@@ -240,8 +241,8 @@ def test_axis_facts_spare_passes_without_changing_the_statistics(case, geometry,
         assert ((read == part.t[elsewhere]) | ~part.valid[elsewhere]).all()
         partial = np.flatnonzero(~part.valid.all(axis=1))
         np.testing.assert_array_equal(reading.partial, partial)
-        with_steps = part.stats(r0[index], r1[index])
-        without = sample_stats(part.t, fresh, part.g, part.n_bins, r0[index], r1[index])
+        with_steps = part.stats(r0, r1)
+        without = sample_stats(part.t, fresh, part.g, part.n_bins, r0, r1)
         for name in STAT_FIELDS:
             np.testing.assert_array_equal(getattr(with_steps, name), getattr(without, name), err_msg=name)
 
