@@ -16,10 +16,13 @@ from .options import (
 )
 from .common import check_output_format, output_options, report_counts, with_progress
 
-# boxes per chunk: the reader and the engine need about 110 MB for a chunk this size (240 MB for
-# 250,000 boxes), on top of what the table view's summaries keep; and small chunks get the threads
-# that encode machine output going early and keep them busy to the end
+# boxes per chunk: the reader and the engine need about 110 MB for a chunk of 65,536 (240 MB for
+# 262,144), on top of what the table view's summaries keep. Small chunks get the threads that
+# encode machine output going early and keep them busy to the end; the table view has no such
+# threads, and its engine keeps both cores busier on larger chunks (1 M boxes: 1.8 s instead of
+# 2.1 s; 16 M boxes peak at 1.08 GB instead of 1.02 GB, at 1.20 GB with 262,144)
 CHUNK_ROWS = 1 << 16
+TABLE_CHUNK_ROWS = 1 << 17
 
 
 @click.command(cls=GroupedCommand)
@@ -56,7 +59,8 @@ def analyze(ctx, input, fmt, output, rows, wide, progress, by, **options):
 
     check_output_format(ctx, fmt, output)
     semantics, reading = resolve_options(ctx, options)
-    source = iter_box_tables(list(input), **reading, source_column=True if by == "source" else None, chunk_rows=CHUNK_ROWS)
+    source = iter_box_tables(list(input), **reading, source_column=True if by == "source" else None,
+                             chunk_rows=TABLE_CHUNK_ROWS if fmt == "table" else CHUNK_ROWS)
     source.chunks = prefetch(source.chunks)  # the next chunk is read while this one is analysed
     tables = with_progress(source, progress)
     accumulator = Accumulator(values=fmt == "table")  # for machine output: the counts on stderr only
