@@ -83,7 +83,7 @@ def sample_stats(t, reading, g: int, n_bins: int, r0: np.ndarray, r1: np.ndarray
     Support: the samples of a box that are all valid and in order read the cells from the first
     sample's ``lo`` to the last one's top cell, less the cells skipped between consecutive samples
     (:func:`ordered_gaps`); the other boxes go through :func:`sample_support`. Mass: the valid
-    samples over ``g``. Inside mass: :func:`read_inside_mass`.
+    samples over ``g``. Inside mass: :func:`inside_mass`.
     """
     n, count = t.shape
     partial = reading.partial  # boxes with samples off the map: those read nothing
@@ -117,7 +117,7 @@ def sample_stats(t, reading, g: int, n_bins: int, r0: np.ndarray, r1: np.ndarray
         sub_valid = reading.rows(partial)[0]
         mass[partial] = np.count_nonzero(sub_valid, axis=1) / g
         empty[partial] = n_bins - np.count_nonzero(sub_valid.reshape(-1, n_bins, g).any(axis=2), axis=1)
-    return AxisStats(support_len, support_overlap, mass, read_inside_mass(t, reading, r0, r1) / g, empty)
+    return AxisStats(support_len, support_overlap, mass, inside_mass(t, reading, r0, r1) / g, empty)
 
 
 def ordered_gaps(lo, frac, r0, r1) -> tuple[np.ndarray, np.ndarray]:
@@ -145,10 +145,10 @@ def ordered_gaps(lo, frac, r0, r1) -> tuple[np.ndarray, np.ndarray]:
     return skipped, overlap
 
 
-def inside_mass(lo, frac, valid, partial, r0, r1) -> np.ndarray:
+def inside_mass(t, reading, r0, r1) -> np.ndarray:
     """Per box, the sum over its valid samples of ``(1 - frac) f(lo) + frac f(lo + 1)``, where ``f(c)``
-    is the fraction of cell ``c`` (``[c, c + 1)``) inside the RoI ``[r0, r1)``; ``partial``: the
-    boxes that have invalid samples.
+    is the fraction of cell ``c`` (``[c, c + 1)``) inside the RoI ``[r0, r1)`` and ``valid``, ``lo``,
+    ``frac`` are the kernel's :class:`~roiloss.kernels.Reading` of the samples ``t``.
 
     With ``a = floor(r0)`` and ``b = floor(r1)``, ``f`` is a sum of four steps,
     ``f(c) = f_a [c >= a] + (1 - f_a) [c >= a + 1] - (1 - f_b) [c >= b] - f_b [c >= b + 1]`` with
@@ -157,24 +157,10 @@ def inside_mass(lo, frac, valid, partial, r0, r1) -> np.ndarray:
     the ramp ``clip(p - k, 0, 1)``. So the inside mass is four per-box sums of ramps over the
     samples, each ramp exact in the samples' precision (``p - k`` is exact there for whole ``k``
     below ``2 ** 23`` in float32, ``2 ** 52`` in float64, and ``p >= 0``); the sums are exact in
-    float64 for float32 samples. Boxes past that range go cell by cell (:func:`cell_fractions`),
-    and so do float64 samples here: the cell fractions cost fewer passes than four ramps over
-    ``lo + frac`` (:func:`read_inside_mass` ramps over ``t`` itself).
+    float64 for float32 samples. The ramps read ``t`` itself, which is where the kernel reads in
+    every box but those it ``moved`` and those with invalid samples; those boxes go again from
+    what the kernel read. Boxes past the ramps' range go cell by cell (:func:`cell_fractions`).
     """
-    if lo.dtype != np.float32:
-        return _inside_by_cells(lo, frac, valid, partial, r0, r1)
-    steps, ramps = _edge_steps(r0, r1, lo.dtype)
-    position = lo + frac  # where each sample reads after the kernel's clamping (exact: frac = t - lo)
-    if len(partial):  # invalid samples read nothing: a ramp of -inf is 0
-        position[partial] = np.where(sample_rows(valid, partial), sample_rows(position, partial), -np.inf)
-    total = _ramp_sums(position, steps)
-    return _finish_inside(total, ramps, r0, r1, lambda rows: (valid[rows], lo[rows], frac[rows]))
-
-
-def read_inside_mass(t, reading, r0, r1) -> np.ndarray:
-    """:func:`inside_mass` from the kernel's :class:`~roiloss.kernels.Reading` of ``t``: the ramps
-    read ``t`` itself, which is where the kernel reads in every box but those it ``moved`` and
-    those with invalid samples; those boxes go again from what the kernel read."""
     steps, ramps = _edge_steps(r0, r1, t.dtype)
     total = _ramp_sums(t, steps)
     redo = reading.moved
@@ -186,7 +172,12 @@ def read_inside_mass(t, reading, r0, r1) -> np.ndarray:
         valid, lo, frac = reading.rows(redo)
         position = np.where(valid, lo + frac, t.dtype.type(-np.inf))  # invalid samples read nothing
         total[redo] = _ramp_sums(position, [(k[redo], weight[redo]) for k, weight in steps])
-    return _finish_inside(total, ramps, r0, r1, reading.rows)
+    total[r0 >= r1] = 0.0  # an empty or inverted RoI holds nothing
+    other = np.flatnonzero(~ramps & (r0 < r1))
+    if len(other):
+        valid, lo, frac = reading.rows(other)
+        total[other] = _inside_by_cells(lo, frac, valid, r0[other], r1[other])
+    return total
 
 
 def _edge_steps(r0, r1, dtype) -> tuple[list, np.ndarray]:
@@ -199,17 +190,6 @@ def _edge_steps(r0, r1, dtype) -> tuple[list, np.ndarray]:
     if not ramps.all():
         a, b = np.where(ramps, a, 0.0), np.where(ramps, b, 0.0)
     return [(a - 1.0, f_a), (a, 1.0 - f_a), (b - 1.0, f_b - 1.0), (b, -f_b)], ramps
-
-
-def _finish_inside(total, ramps, r0, r1, rows) -> np.ndarray:
-    """Empty and inverted RoIs hold nothing; boxes past the ramps' range go cell by cell from
-    ``rows(index) -> (valid, lo, frac)``."""
-    total[r0 >= r1] = 0.0
-    other = np.flatnonzero(~ramps & (r0 < r1))
-    if len(other):
-        valid, lo, frac = rows(other)
-        total[other] = _inside_by_cells(lo, frac, valid, np.arange(len(other)), r0[other], r1[other])
-    return total
 
 
 def _ramp_sums(position, steps) -> np.ndarray:
@@ -225,12 +205,11 @@ def _ramp_sums(position, steps) -> np.ndarray:
     return total
 
 
-def _inside_by_cells(lo, frac, valid, partial, r0, r1) -> np.ndarray:
-    """:func:`inside_mass` per sample, from the fractions of its two cells in float64."""
+def _inside_by_cells(lo, frac, valid, r0, r1) -> np.ndarray:
+    """:func:`inside_mass` sample by sample, from the fractions of its two cells in float64."""
     f_lo, f_hi = cell_fractions(lo, r0, r1)
-    if len(partial):
-        f_lo[partial] *= valid[partial]
-        f_hi[partial] *= valid[partial]
+    f_lo *= valid
+    f_hi *= valid
     f_hi -= f_lo  # per sample (1 - frac) f_lo + frac f_hi, frac exact in float64
     f_hi *= frac
     f_lo += f_hi

@@ -107,12 +107,13 @@ class Reading:
     the weight on ``lo + 1``. ``length`` is per box (``inf``: no high edge).
 
     ``partial``: the boxes with an invalid sample (a NaN position is invalid); ``moved``: the boxes
-    where the position read, ``lo + frac``, differs from ``t`` somewhere (the kernel clamped a
-    sample). ``steps``: :func:`sample_steps` of ``t`` when known (a box in order has its extremes
-    at its ends).
+    where the position read, ``lo + frac``, differs from the positions as placed somewhere: ``t``,
+    or ``placed`` when the method moved them before the kernel read them (the kernel clamped a
+    sample, or the method did). ``steps``, when known: per-box step bounds as in
+    :class:`~roiloss.axis.SampleAxis` (a box in order has its extremes at its ends).
     """
 
-    def __init__(self, t, length, low_limit: float, high_offset: float, steps=None):
+    def __init__(self, t, length, low_limit: float, high_offset: float, steps=None, placed=None):
         self.t, self.low_limit = t, low_limit
         # map lengths are whole numbers (or inf), so the limits are exact in t's precision too
         size = np.asarray(length, dtype=np.float64)
@@ -132,7 +133,9 @@ class Reading:
         clamped = np.zeros(len(t), dtype=bool)
         clamped[self._low] = clamped[self._end] = True
         self._clamped = np.flatnonzero(clamped)
-        self.moved = self._clamped
+        if placed is not None:
+            clamped |= (t != placed).any(axis=1)
+        self.moved = np.flatnonzero(clamped)
         self._full = None
 
     def full(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -176,11 +179,6 @@ class Reading:
         frac = position - lo
         at_end = lo >= last
         return valid, np.where(at_end, last, lo), np.where(at_end, 0, frac)
-
-
-def bilinear(t, length, low_limit: float, high_offset: float):
-    """``valid, lo, frac`` at every sample of ``t`` (:class:`Reading`)."""
-    return Reading(t, length, low_limit, high_offset).full()
 
 
 def clip_windows(start, end, length, ordered: bool = False):

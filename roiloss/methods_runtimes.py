@@ -39,11 +39,7 @@ def grouped_axis(per_bin, n_bins, length, positions, limits, sampled, edges, cla
         if clamp is None:
             reading = Reading(t, length[index], *limits, steps=steps)
         else:
-            clamped = clamp(t, index)
-            reading = Reading(clamped, length[index], *limits)
-            differs = (clamped != t).any(axis=1)  # read elsewhere than placed
-            differs[reading.moved] = True
-            reading.moved = np.flatnonzero(differs)
+            reading = Reading(clamp(t, index), length[index], *limits, placed=t)
         return SampleAxis(t, reading, int(g), n_bins, (sampled[0][index], sampled[1][index]),
                           (edges[0][index], edges[1][index]), steps)
 

@@ -16,7 +16,7 @@ from roiloss.axis import SampleAxis, SampleGroups, WindowAxis
 from roiloss.axis_entries import EntryAxis
 from roiloss.axis_stats import STAT_FIELDS, cell_fractions, inside_mass, sample_stats, sample_support, window_stats
 from roiloss.geometry import Geometry, map_length
-from roiloss.kernels import Reading, bilinear, place_samples, sample_steps
+from roiloss.kernels import Reading, place_samples, sample_steps
 from roiloss.methods import METHODS, axes
 
 SAMPLE_METHODS = [name for name, m in METHODS.items() if m.kind == "sample"]
@@ -144,7 +144,7 @@ def test_placement_and_kernel_are_the_per_sample_formulas(case, geometry, g, lim
     np.testing.assert_array_equal(t, expected)
     cells = map_length(image, geometry.stride)
     want = reference_bilinear(t, cells, *limits)
-    for got in (bilinear(t, cells, *limits), Reading(t, cells, *limits, steps=sample_steps(t)).full()):
+    for got in (Reading(t, cells, *limits).full(), Reading(t, cells, *limits, steps=sample_steps(t)).full()):
         for got_array, want_array in zip(got, want, strict=True):
             assert got_array.dtype == want_array.dtype
             np.testing.assert_array_equal(got_array, want_array)
@@ -154,26 +154,29 @@ def test_placement_and_kernel_are_the_per_sample_formulas(case, geometry, g, lim
 @given(seed=st.integers(0, 2**32 - 1), dtype=st.sampled_from([np.float32, np.float64]),
        offset=st.sampled_from([0.0, 3.0, 2.0**23 - 8, 2.0**24 + 16, 2.0**30]))
 def test_inside_mass_ramps_match_the_cell_fractions(seed, dtype, offset):
-    """The four-ramp inside mass against the cell-by-cell sum, from cell 0 to past float32's whole
-    numbers (where the ramps give way to the cell path), with empty and inverted RoIs and off-map
-    samples."""
+    """The four-ramp inside mass against the cell-by-cell sum over what the kernel reads (its
+    per-sample formulas, :func:`reference_bilinear`), from cell 0 to past float32's whole numbers
+    (where the ramps give way to the cell path), with empty and inverted RoIs, samples clamped at
+    either end of the map, samples off it, and positions a method moved before the kernel read them."""
     rng = np.random.default_rng(seed)
     n, count = 30, 6
-    t = np.sort(offset + rng.uniform(-1.5, 6.0, (n, count)), axis=1).astype(dtype)
-    t[rng.random((n, count)) < 0.1] = dtype(0.0)
-    t.sort(axis=1)
-    valid = rng.random((n, count)) > 0.15
-    valid[: n // 2] = True
-    lo = np.floor(np.maximum(t, 0))
-    frac = np.maximum(t, 0) - lo
+    placed = np.sort(offset + rng.uniform(-2.5, 6.0, (n, count)), axis=1).astype(dtype)
+    placed[rng.random((n, count)) < 0.1] = dtype(0.0)
+    placed.sort(axis=1)
+    t = np.asfortranarray(placed)  # sample-major, as the axes lay samples out
+    read = t.copy(order="F")
+    read[n // 3: n // 2] = np.maximum(read[n // 3: n // 2], dtype(offset))  # moved by the method
+    length = np.where(rng.random(n) < 0.5, np.inf, np.floor(offset) + rng.integers(1, 6, n))
+    limits = (-1.0, 0.0)
     r0 = offset + rng.uniform(-1.0, 3.0, n)
     r1 = r0 + rng.choice([0.0, -0.5, 0.25, 1.0, 2.5, 7.0], n)
-    partial = np.flatnonzero(~valid.all(axis=1))
-    got = inside_mass(np.asfortranarray(lo), np.asfortranarray(frac), np.asfortranarray(valid), partial, r0, r1)
+    got = inside_mass(t, Reading(read, length, *limits, placed=t), r0, r1)
+    valid, lo, frac = reference_bilinear(read, length, *limits)
     cell, wide = lo.astype(np.float64), frac.astype(np.float64)
     f_lo = np.maximum(np.minimum(cell + 1.0, r1[:, None]) - np.maximum(cell, r0[:, None]), 0.0)
     f_hi = np.maximum(np.minimum(cell + 2.0, r1[:, None]) - np.maximum(cell + 1.0, r0[:, None]), 0.0)
     want = (valid * ((1.0 - wide) * f_lo + wide * f_hi)).sum(axis=1)
+    assert (want > 0).any()  # not a comparison of zeros
     np.testing.assert_allclose(got, want, rtol=0, atol=1e-12 * max(1.0, offset))
 
 
