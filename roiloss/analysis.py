@@ -7,7 +7,10 @@ threads (numpy releases the GIL in its loops).
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass
+from functools import partial
+from typing import Iterable, Iterator
 
 import numpy as np
 
@@ -17,6 +20,7 @@ from .geometry import Geometry, map_length
 from .methods import METHODS
 from .metrics import METRICS, flag_codes, measure_methods
 from .semantics import Semantics
+from . import workers
 from .workers import run_all
 
 CHUNK = 32768  # boxes per engine pass: bounds memory, keeps Python overhead per pass small
@@ -84,15 +88,22 @@ def model_boxes(table: BoxTable, semantics: Semantics, short_side=None) -> Model
 
 def metric_arrays(boxes: ModelBoxes, geometry: Geometry, methods: list[str]) -> dict[str, np.ndarray]:
     """Every metric as a ``(boxes, methods)`` array (NaN for boxes that cannot be measured)."""
+    values, tasks = _metric_tasks(boxes, geometry, methods)
+    run_all(_call, tasks)
+    return values
+
+
+def _metric_tasks(boxes: ModelBoxes, geometry: Geometry, methods: list[str]) -> tuple[dict[str, np.ndarray], list]:
+    """The arrays of :func:`metric_arrays`, unmeasured rows NaN, and the tasks (calls without
+    arguments, each on up to :data:`CHUNK` boxes of one stride) that fill the other rows."""
     n, m = len(boxes.x1), len(methods)
     measured = np.isfinite(boxes.stride)
-    values = {name: np.empty((n, m)) for name in METRICS}  # the threads write (and first touch) the rows
+    values = {name: np.empty((n, m)) for name in METRICS}  # the tasks write (and first touch) the rows
     unmeasured = np.flatnonzero(~measured)
     for v in values.values():
         v[unmeasured] = np.nan
 
-    def run(task):
-        stride, rows = task
+    def run(stride, rows):
         g = geometry.at_stride(stride)
         map_w, map_h = map_length(boxes.padded_width[rows], stride), map_length(boxes.padded_height[rows], stride)
         coords = [c[rows] for c in (boxes.x1, boxes.y1, boxes.x2, boxes.y2)]
@@ -110,9 +121,12 @@ def metric_arrays(boxes: ModelBoxes, geometry: Geometry, methods: list[str]) -> 
             rows = group[start:start + CHUNK]
             if rows[-1] - rows[0] + 1 == len(rows):  # consecutive boxes: views instead of copies
                 rows = slice(rows[0], rows[-1] + 1)
-            tasks.append((float(stride), rows))
-    run_all(run, tasks)
-    return values
+            tasks.append(partial(run, float(stride), rows))
+    return values, tasks
+
+
+def _call(task) -> None:
+    task()
 
 
 @dataclass
@@ -271,21 +285,69 @@ def passed_through(table) -> list[str]:
 def analyze_rows(table, semantics: Semantics) -> Rows:
     """The analysis of a canonical table (a :class:`~roiloss.box_table.BoxTable` or a DataFrame),
     as arrays (:class:`Rows`)."""
+    rows, tasks = _prepared_rows(table, semantics)
+    run_all(_call, tasks)
+    return rows
+
+
+def analyze_chunks(tables: Iterable, semantics: Semantics, ahead: int = 1) -> Iterator[Rows]:
+    """:func:`analyze_rows` of each table of ``tables``, in order, as a stream.
+
+    The engine's tasks of the next ``ahead`` tables are queued behind those of the table being
+    finished, on :data:`~roiloss.workers.THREADS` threads: no thread waits at the end of a table
+    while another is to do, and the caller's work on a yielded :class:`Rows` (summaries, output)
+    runs meanwhile. An error of a task is raised where its table would have been yielded; when the
+    caller stops early the queued tasks are dropped and the running ones finish first.
+
+    Example:
+        >>> from roiloss.box_table import BoxTable
+        >>> from roiloss.boxes import normalise
+        >>> from roiloss.semantics import resolve
+        >>> chunks = [normalise([(0, 0, 40, 40)]), normalise([(8, 8, 20, 30), (1, 2, 3, 4)])]
+        >>> [len(rows) for rows in analyze_chunks(chunks, resolve(stride=16, methods=["roipool"]))]
+        [1, 2]
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    pending: deque = deque()
+    pool = ThreadPoolExecutor(workers.THREADS, thread_name_prefix="roiloss-engine")
+    try:
+        for table in tables:
+            rows, tasks = _prepared_rows(table, semantics)
+            pending.append((rows, [pool.submit(task) for task in tasks]))
+            if len(pending) > ahead:
+                yield _finished(*pending.popleft())
+        while pending:
+            yield _finished(*pending.popleft())
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _finished(rows: Rows, futures: list) -> Rows:
+    for future in futures:
+        future.result()
+    return rows
+
+
+def _prepared_rows(table, semantics: Semantics) -> tuple[Rows, list]:
+    """:func:`analyze_rows` up to the engine: its :class:`Rows` and the tasks that fill their metrics."""
     table = BoxTable.of(table)
     methods = list(semantics.methods)
     shorts = list(semantics.resize.scales if semantics.resize.active else (None,))
-    scales, values, codes, names = [], [], [], []
+    scales, values, codes, names, tasks = [], [], [], [], []
     coords = [numbers(table[c]) for c in ("x1", "y1", "x2", "y2", "image_width", "image_height")]
     for short in shorts:
         boxes = model_boxes(table, semantics, short)
         scales.append(boxes)
-        values.append(metric_arrays(boxes, semantics.geometry, methods))
+        arrays, scale_tasks = _metric_tasks(boxes, semantics.geometry, methods)
+        values.append(arrays)
+        tasks += scale_tasks
         with np.errstate(invalid="ignore"):
             sub_cell = ((boxes.x2 - boxes.x1) < boxes.stride) | ((boxes.y2 - boxes.y1) < boxes.stride)
         code, name = flag_codes(*coords, boxes.invalid, sub_cell)
         codes.append(code)
         names.append(name)
-    return Rows(table, semantics, shorts, scales, values, codes, names)
+    return Rows(table, semantics, shorts, scales, values, codes, names), tasks
 
 
 def analyze_table(table, semantics: Semantics):

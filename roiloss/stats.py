@@ -55,13 +55,67 @@ def linear_percentiles(values: np.ndarray, percents) -> list[float]:
     gamma = virtual - below
     below, above = below.astype(np.intp), above.astype(np.intp)
     # only the order statistics at ``below`` and ``above`` matter (numpy also places 0 and n - 1)
-    values.partition(sorted({*(below % n), *(above % n)}))
-    a, b = values[below], values[above]
+    ranks = sorted({*(below % n), *(above % n)})
+    found = dict(zip(ranks, order_statistics(values, ranks)))
+    a, b = np.array([found[r % n] for r in below]), np.array([found[r % n] for r in above])
     with np.errstate(invalid="ignore", over="ignore"):
         diff = b - a
         result = a + diff * gamma
         np.subtract(b, diff * (1 - gamma), out=result, where=gamma >= 0.5)
     return [float(v) for v in result]
+
+
+SELECT_SAMPLE = 4096  # values sampled to bracket an order statistic of a large array
+SELECT_MARGIN = 4  # the bracket's half-width, in standard deviations of a sample quantile's position
+
+
+def order_statistics(values: np.ndarray, ranks: list[int]) -> np.ndarray:
+    """The ``k``-th smallest of 1-D float64 ``values`` without NaN for each ``k`` of ``ranks``
+    (sorted, distinct): the values ``np.partition`` puts there (equal values may differ in the
+    sign of a zero). May reorder ``values`` in place.
+
+    A large array is not partitioned whole: a sorted sample of :data:`SELECT_SAMPLE` values gives
+    bounds ``lo <= hi`` around a group of nearby ranks, counting the values below ``lo`` proves
+    the ranks lie among those in ``[lo, hi]`` (a few per cent of them), and only those are
+    partitioned; where the proof fails the whole array is.
+    """
+    n = len(values)
+    if n <= 16 * SELECT_SAMPLE:
+        values.partition(ranks)
+        return values[ranks]
+    sample = np.sort(values[::n // SELECT_SAMPLE])
+    m = len(sample)
+    margin = int(SELECT_MARGIN * np.sqrt(m) / 2) + 1  # a sample quantile's position varies by at most sqrt(m) / 2
+    at = [int(rank * (m - 1) / (n - 1)) for rank in ranks]
+    groups = [[0]]
+    for i in range(1, len(ranks)):
+        if at[i] - at[i - 1] > 2 * margin:
+            groups.append([])
+        groups[-1].append(i)
+    out = np.empty(len(ranks))
+    for group in groups:
+        low, high = at[group[0]] - margin, at[group[-1]] + 1 + margin
+        lo, hi = sample[low] if low > 0 else -np.inf, sample[high] if high < m - 1 else np.inf
+        under = values < lo
+        below = int(np.count_nonzero(under))
+        first, last = ranks[group[0]], ranks[group[-1]]
+        if first < below:
+            break
+        if lo == hi:  # the ranks fall in a run of values equal to lo
+            if below + np.count_nonzero(values == lo) <= last:
+                break
+            out[group] = lo
+            continue
+        inside = values[~under & (values <= hi)]
+        if below + len(inside) <= last:
+            break
+        kth = [ranks[i] - below for i in group]
+        inside.partition(kth)
+        out[group] = inside[kth]
+    else:
+        return out
+    values.partition(ranks)
+    return values[ranks]
 
 
 def flag_masks(flags) -> tuple[np.ndarray, np.ndarray]:

@@ -142,7 +142,7 @@ def test_internal_error_is_one_line_without_traceback(run, monkeypatch):
 
     def explode(*args, **kwargs):
         raise RuntimeError("disk on fire")
-    monkeypatch.setattr(roiloss.analysis, "analyze_rows", explode)
+    monkeypatch.setattr(roiloss.analysis, "analyze_chunks", explode)
     result = run("analyze", EXAMPLE)
     assert result.exit_code == 2
     assert "internal error (a bug in roiloss, please report it): RuntimeError: disk on fire" in result.stderr

@@ -65,3 +65,48 @@ def test_linear_percentiles_are_numpys(values):
         want = np.percentile(values.copy(), [50, 95, 5, 100, 0])
     got = linear_percentiles(values.copy(), (50, 95, 5, 100, 0))
     np.testing.assert_array_equal(got, want)
+
+
+@settings(max_examples=300, deadline=None)
+@given(values=st.lists(st.one_of(st.floats(allow_nan=False, width=32), st.sampled_from([0.0, -0.0, 1.0, np.inf])),
+                       min_size=1, max_size=40),
+       size=st.integers(1, 400), seed=st.integers(0, 3),
+       ties=st.sampled_from([None, 0.0, 0.5]), order=st.sampled_from(["as drawn", "sorted", "reversed"]))
+def test_order_statistics_bracketed_equal_numpys_partition(values, size, seed, ties, order):
+    """The bracketing selection (here from samples of 8 values, from 129 values on, with brackets
+    so narrow that they often miss) gives the values numpy's partition puts at the ranks, whatever
+    the order, ties and zeros."""
+    from roiloss import stats
+
+    rng = np.random.default_rng(seed)  # the values drawn, repeated to size, and spread
+    values = np.resize(np.array(values, dtype=np.float64), size) * rng.choice([1.0, 1.5, 2.0], size)
+    if ties is not None:
+        values[::3] = ties  # a third of the values equal
+    values = {"as drawn": values, "sorted": np.sort(values), "reversed": np.sort(values)[::-1].copy()}[order]
+    n = len(values)
+    ranks = sorted({0, (n - 1) // 2, n // 2, (95 * (n - 1)) // 100, n - 1})
+    saved = stats.SELECT_SAMPLE, stats.SELECT_MARGIN
+    stats.SELECT_SAMPLE, stats.SELECT_MARGIN = 8, 0
+    try:
+        got = stats.order_statistics(values.copy(), ranks)
+    finally:
+        stats.SELECT_SAMPLE, stats.SELECT_MARGIN = saved
+    np.testing.assert_array_equal(got, np.sort(values)[ranks])
+
+
+@pytest.mark.parametrize("kind", ["uniform", "mostly zeros", "all zeros", "two values", "sorted", "reversed"])
+def test_percentiles_of_a_million_values_are_numpys(kind):
+    rng = np.random.default_rng(5)
+    values = rng.random(1_000_000).astype(np.float32).astype(np.float64)
+    if kind == "mostly zeros":
+        values[rng.random(len(values)) < 0.94] = 0.0
+    elif kind == "all zeros":
+        values[:] = 0.0
+    elif kind == "two values":
+        values = np.where(values < 0.5, 0.25, 0.75)
+    elif kind in ("sorted", "reversed"):
+        values = np.sort(values)[::1 if kind == "sorted" else -1].copy()
+    from roiloss.stats import linear_percentiles
+
+    want = np.percentile(values, [50, 95, 5, 100, 0])
+    np.testing.assert_array_equal(linear_percentiles(values.copy(), (50, 95, 5, 100, 0)), want)

@@ -86,7 +86,7 @@ def test_atomic_output_survives_a_failure_of_the_command(tmp_path, monkeypatch):
 
     def explode(*args, **kwargs):
         raise RuntimeError("disk on fire")
-    monkeypatch.setattr(roiloss.analysis, "analyze_rows", explode)
+    monkeypatch.setattr(roiloss.analysis, "analyze_chunks", explode)
     result = invoke("analyze", EXAMPLE, "--format", "csv", "-o", out)
     assert result.exit_code == 2 and "internal error" in result.stderr
     assert out.read_text() == "previous complete output\n"

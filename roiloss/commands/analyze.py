@@ -50,7 +50,7 @@ def analyze(ctx, input, fmt, output, rows, wide, progress, by, **options):
       roiloss analyze instances.json --preset torchvision --format csv -o rows.csv
       roiloss analyze Annotations/ 'more/*.csv.gz' --by source
     """
-    from ..analysis import analyze_rows
+    from ..analysis import analyze_chunks
     from ..prefetch import prefetch
     from ..readers import iter_box_tables
     from ..row_tables import row_tables
@@ -68,13 +68,12 @@ def analyze(ctx, input, fmt, output, rows, wide, progress, by, **options):
     by_source = {} if by == "source" else None  # a chunk never spans two inputs
     if fmt == "table":  # summaries from the arrays; plain records for the rows shown
         head, total = [], 0
-        for table in tables:
-            result = analyze_rows(table, semantics)
+        for result in analyze_chunks(tables, semantics):
             accumulator.add(result)
             if by_level:
                 by_level.add(result)
-            if by_source is not None and len(table):
-                by_source.setdefault(str(table["source"][0]), Accumulator()).add(result)
+            if by_source is not None and len(result.table):
+                by_source.setdefault(str(result.table["source"][0]), Accumulator()).add(result)
             if len(head) < rows:
                 head += result.records(limit=rows - len(head))
             total += len(result)
@@ -101,8 +100,7 @@ def analyze(ctx, input, fmt, output, rows, wide, progress, by, **options):
         with atomic_output(output, binary=True) as stream:
             writer = TableWriter(stream, fmt, background=True)
             try:
-                for table in tables:
-                    result = analyze_rows(table, semantics)
+                for result in analyze_chunks(tables, semantics):
                     accumulator.add(result)
                     writer.write(row_tables(result) if fmt == "csv" else result)
             finally:
