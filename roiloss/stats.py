@@ -67,6 +67,7 @@ def linear_percentiles(values: np.ndarray, percents) -> list[float]:
 
 SELECT_SAMPLE = 4096  # values sampled to bracket an order statistic of a large array
 SELECT_MARGIN = 4  # the bracket's half-width, in standard deviations of a sample quantile's position
+SELECT_BLOCK = 1 << 20  # values compared at a time: their masks are all the memory the bracket takes
 
 
 def order_statistics(values: np.ndarray, ranks: list[int]) -> np.ndarray:
@@ -77,7 +78,7 @@ def order_statistics(values: np.ndarray, ranks: list[int]) -> np.ndarray:
     A large array is not partitioned whole: a sorted sample of :data:`SELECT_SAMPLE` values gives
     bounds ``lo <= hi`` around a group of nearby ranks, counting the values below ``lo`` proves
     the ranks lie among those in ``[lo, hi]`` (a few per cent of them), and only those are
-    partitioned; where the proof fails the whole array is.
+    copied and partitioned; where the proof fails, or ties crowd the bracket, the whole array is.
     """
     n = len(values)
     if n <= 16 * SELECT_SAMPLE:
@@ -96,26 +97,38 @@ def order_statistics(values: np.ndarray, ranks: list[int]) -> np.ndarray:
     for group in groups:
         low, high = at[group[0]] - margin, at[group[-1]] + 1 + margin
         lo, hi = sample[low] if low > 0 else -np.inf, sample[high] if high < m - 1 else np.inf
-        under = values < lo
-        below = int(np.count_nonzero(under))
-        first, last = ranks[group[0]], ranks[group[-1]]
-        if first < below:
-            break
-        if lo == hi:  # the ranks fall in a run of values equal to lo
-            if below + np.count_nonzero(values == lo) <= last:
-                break
-            out[group] = lo
+        found = _in_bracket(values, lo, hi, [ranks[i] for i in group])
+        if found is None:
+            values.partition(ranks)
+            return values[ranks]
+        out[group] = found
+    return out
+
+
+def _in_bracket(values: np.ndarray, lo: float, hi: float, ranks: list[int]) -> np.ndarray | None:
+    """The values at ``ranks`` (sorted) when they all lie in ``[lo, hi]``, else None (also when
+    ties crowd the bracket: a quarter of the values or more). Compares :data:`SELECT_BLOCK`
+    values at a time, so the masks take little memory; copies the values in the bracket."""
+    n = len(values)
+    below, inside, parts = 0, 0, []
+    for start in range(0, n, SELECT_BLOCK):
+        block = values[start:start + SELECT_BLOCK]
+        below += int(np.count_nonzero(block < lo))
+        if lo == hi:
+            inside += int(np.count_nonzero(block == lo))
             continue
-        inside = values[~under & (values <= hi)]
-        if below + len(inside) <= last:
-            break
-        kth = [ranks[i] - below for i in group]
-        inside.partition(kth)
-        out[group] = inside[kth]
-    else:
-        return out
-    values.partition(ranks)
-    return values[ranks]
+        parts.append(block[(block >= lo) & (block <= hi)])
+        inside += len(parts[-1])
+        if inside > n // 4:
+            return None
+    if ranks[0] < below or below + inside <= ranks[-1]:
+        return None
+    if lo == hi:  # the ranks fall in a run of values equal to lo
+        return np.full(len(ranks), lo)
+    kept = np.concatenate(parts)
+    kth = [rank - below for rank in ranks]
+    kept.partition(kth)
+    return kept[kth]
 
 
 def flag_masks(flags) -> tuple[np.ndarray, np.ndarray]:
@@ -171,7 +184,7 @@ class Accumulator:
                 groups = [((), slice(None))]
             for j, method in enumerate(rows.methods):
                 for key, index in groups:
-                    self._keep((method, *key), {m: values[m][index, j] for m in STAT_METRICS}, invalid[index],
+                    self._keep((method, *key), {m: values[m][j, index] for m in STAT_METRICS}, invalid[index],
                                sub_cell[index])
 
     def _keep(self, key: tuple, values: dict[str, np.ndarray], invalid: np.ndarray, sub_cell: np.ndarray) -> None:

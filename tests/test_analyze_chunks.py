@@ -26,13 +26,13 @@ def chunks(rows: int = 100) -> list[BoxTable]:
     {"preset": "detectron2", "min_size": (600, 800)},  # a resize at two input scales, with a pyramid
     {"stride": 8, "pool": (3, 5), "methods": "all"},
 ])
-@pytest.mark.parametrize("threads", [1, 2, 3])
-def test_the_stream_gives_each_tables_rows_in_order(options, threads, monkeypatch):
+@pytest.mark.parametrize("threads, ahead", [(1, 0), (2, 0), (2, 1), (3, 2)])
+def test_the_stream_gives_each_tables_rows_in_order(options, threads, ahead, monkeypatch):
     monkeypatch.setattr(analysis, "CHUNK", 40)  # several engine tasks per table
     monkeypatch.setattr(workers, "THREADS", threads)
     semantics = resolve(**options)
     tables = chunks()
-    streamed = list(analyze_chunks(iter(tables), semantics, ahead=2))
+    streamed = list(analyze_chunks(iter(tables), semantics, ahead=ahead))
     assert len(streamed) == len(tables) == 7
     for table, rows in zip(tables, streamed):
         assert rows.table is table

@@ -71,10 +71,11 @@ def test_linear_percentiles_are_numpys(values):
 @given(values=st.lists(st.one_of(st.floats(allow_nan=False, width=32), st.sampled_from([0.0, -0.0, 1.0, np.inf])),
                        min_size=1, max_size=40),
        size=st.integers(1, 400), seed=st.integers(0, 3),
+       positions=st.lists(st.floats(0, 1), min_size=1, max_size=5),
        ties=st.sampled_from([None, 0.0, 0.5]), order=st.sampled_from(["as drawn", "sorted", "reversed"]))
-def test_order_statistics_bracketed_equal_numpys_partition(values, size, seed, ties, order):
-    """The bracketing selection (here from samples of 8 values, from 129 values on, with brackets
-    so narrow that they often miss) gives the values numpy's partition puts at the ranks, whatever
+def test_order_statistics_bracketed_equal_numpys_partition(values, size, seed, positions, ties, order):
+    """The bracketing selection (here from samples of 8 values, from 129 values on, compared 50 at
+    a time, with brackets so narrow that they often miss) gives the values numpy's partition puts at the ranks, whatever
     the order, ties and zeros."""
     from roiloss import stats
 
@@ -84,13 +85,13 @@ def test_order_statistics_bracketed_equal_numpys_partition(values, size, seed, t
         values[::3] = ties  # a third of the values equal
     values = {"as drawn": values, "sorted": np.sort(values), "reversed": np.sort(values)[::-1].copy()}[order]
     n = len(values)
-    ranks = sorted({0, (n - 1) // 2, n // 2, (95 * (n - 1)) // 100, n - 1})
-    saved = stats.SELECT_SAMPLE, stats.SELECT_MARGIN
-    stats.SELECT_SAMPLE, stats.SELECT_MARGIN = 8, 0
+    ranks = sorted({int(p * (n - 1)) for p in positions})
+    saved = stats.SELECT_SAMPLE, stats.SELECT_MARGIN, stats.SELECT_BLOCK
+    stats.SELECT_SAMPLE, stats.SELECT_MARGIN, stats.SELECT_BLOCK = 8, 0, 50
     try:
         got = stats.order_statistics(values.copy(), ranks)
     finally:
-        stats.SELECT_SAMPLE, stats.SELECT_MARGIN = saved
+        stats.SELECT_SAMPLE, stats.SELECT_MARGIN, stats.SELECT_BLOCK = saved
     np.testing.assert_array_equal(got, np.sort(values)[ranks])
 
 
@@ -108,5 +109,18 @@ def test_percentiles_of_a_million_values_are_numpys(kind):
         values = np.sort(values)[::1 if kind == "sorted" else -1].copy()
     from roiloss.stats import linear_percentiles
 
-    want = np.percentile(values, [50, 95, 5, 100, 0])
-    np.testing.assert_array_equal(linear_percentiles(values.copy(), (50, 95, 5, 100, 0)), want)
+    for percents in ([50, 95], [50, 95, 5, 100, 0]):  # the summary's, and the extremes too
+        want = np.percentile(values, percents)
+        np.testing.assert_array_equal(linear_percentiles(values.copy(), percents), want)
+
+
+def test_a_bracket_that_misses_a_rank_by_one_says_so():
+    from roiloss.stats import _in_bracket
+
+    values = np.arange(100.0)[::-1].copy()
+    assert _in_bracket(values, 30.0, 40.0, [30, 40]).tolist() == [30.0, 40.0]
+    assert _in_bracket(values, 30.0, 40.0, [29, 35]) is None  # value 29 lies below the bracket
+    assert _in_bracket(values, 30.0, 40.0, [35, 41]) is None  # value 41 lies above it
+    assert _in_bracket(values, 50.0, 50.0, [50]).tolist() == [50.0]
+    assert _in_bracket(values, 50.0, 50.0, [51]) is None
+    assert _in_bracket(values, 0.0, 60.0, [30]) is None  # ties or not, a bracket of most values: no gain
