@@ -87,8 +87,8 @@ def model_boxes(table: BoxTable, semantics: Semantics, short_side=None) -> Model
 
 
 def metric_arrays(boxes: ModelBoxes, geometry: Geometry, methods: list[str]) -> dict[str, np.ndarray]:
-    """Every metric as a ``(methods, boxes)`` array (NaN for boxes that cannot be measured): each
-    method's values of all boxes are contiguous, as the engine computes and the summaries read them."""
+    """Every metric as a ``(boxes, methods)`` array (NaN for boxes that cannot be measured): the
+    rows of :meth:`Rows.frame`, box-major, are its values in memory order."""
     values, tasks = _metric_tasks(boxes, geometry, methods)
     run_all(_call, tasks)
     return values
@@ -99,10 +99,10 @@ def _metric_tasks(boxes: ModelBoxes, geometry: Geometry, methods: list[str]) -> 
     arguments, each on up to :data:`CHUNK` boxes of one stride) that fill the other rows."""
     n, m = len(boxes.x1), len(methods)
     measured = np.isfinite(boxes.stride)
-    values = {name: np.empty((m, n)) for name in METRICS}  # the tasks write (and first touch) the columns
+    values = {name: np.empty((n, m)) for name in METRICS}  # the tasks write (and first touch) the rows
     unmeasured = np.flatnonzero(~measured)
     for v in values.values():
-        v[:, unmeasured] = np.nan
+        v[unmeasured] = np.nan
 
     def run(stride, rows):
         g = geometry.at_stride(stride)
@@ -110,7 +110,7 @@ def _metric_tasks(boxes: ModelBoxes, geometry: Geometry, methods: list[str]) -> 
         coords = [c[rows] for c in (boxes.x1, boxes.y1, boxes.x2, boxes.y2)]
         px_x, px_y = stride / boxes.scale_x[rows], stride / boxes.scale_y[rows]
         for name, block in measure_methods(methods, *coords, map_w, map_h, g, px_x, px_y).items():
-            values[name][:, rows] = block
+            values[name][rows] = block.T
 
     strides = boxes.stride[measured]
     # one stride (no pyramid) is the common case: spare sorting every box's stride to find it
@@ -136,7 +136,7 @@ class Rows:
     DataFrame unless one is asked for (:meth:`frame`). Rows are box-major: box, input scale, method.
 
     ``scales`` holds the boxes in the model's frame at each input scale, ``values`` the metrics at
-    each scale (``name -> (methods, boxes)``, :func:`metric_arrays`), ``flag_codes``/``flag_names`` the flags of each box
+    each scale (``name -> (boxes, methods)``, :func:`metric_arrays`), ``flag_codes``/``flag_names`` the flags of each box
     at each scale (``flag_names[code]``).
     """
 
@@ -190,7 +190,7 @@ class Rows:
         table = self.table.slice(0, boxes)
         out = lead_columns(table, semantics, short, mb, m)
         for name in METRICS:
-            out[name] = values[name][:, :boxes].T.ravel()
+            out[name] = values[name][:boxes].ravel()
         for name in passed_through(self.table):
             out[name] = np.repeat(as_numpy(table[name]), m)
         out["flags"] = Coded(np.repeat(self.flag_codes[i][:boxes], m), [str(f) for f in self.flag_names[i]])

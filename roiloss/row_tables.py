@@ -60,7 +60,7 @@ def row_tables(rows: Rows) -> SharedLead:
     if semantics.pyramid is not None:
         rest["mapper"] = constant(semantics.pyramid.mapper)
     for name in METRICS:
-        rest[name] = number_array(box_major([v[name].T for v in rows.values]), integer=name == "empty_bins")
+        rest[name] = number_array(box_major([v[name] for v in rows.values]), integer=name == "empty_bins")
     for name in passed_through(table):
         rest[name] = _arrow_column(table[name], k * m)
     offsets = np.cumsum([0] + [len(names) for names in rows.flag_names[:-1]])

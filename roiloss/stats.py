@@ -184,7 +184,7 @@ class Accumulator:
                 groups = [((), slice(None))]
             for j, method in enumerate(rows.methods):
                 for key, index in groups:
-                    self._keep((method, *key), {m: values[m][j, index] for m in STAT_METRICS}, invalid[index],
+                    self._keep((method, *key), {m: values[m][index, j] for m in STAT_METRICS}, invalid[index],
                                sub_cell[index])
 
     def _keep(self, key: tuple, values: dict[str, np.ndarray], invalid: np.ndarray, sub_cell: np.ndarray) -> None:
