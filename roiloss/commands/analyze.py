@@ -19,7 +19,7 @@ from .common import check_output_format, output_options, report_counts, with_pro
 # boxes per chunk: the reader and the engine need about 110 MB for a chunk of 65,536, on top of
 # what the table view's summaries keep; the engine works on the next chunk while this one is
 # summarised or written (analyze_chunks), so larger chunks gain nothing (1 M boxes to a table:
-# 1.74 s with 65,536, 1.76 s with 131,072) and cost memory (16 M boxes: 1.21 GB peak with 131,072)
+# 1.76 s with 65,536, 1.78 s with 131,072) and cost memory (16 M boxes: 1.07 GB peak, 1.14 GB)
 CHUNK_ROWS = 1 << 16
 
 
