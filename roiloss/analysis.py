@@ -14,13 +14,13 @@ from typing import Iterable, Iterator
 
 import numpy as np
 
+from . import workers
 from .box_table import BoxTable, as_numpy, numbers
 from .boxes import IDENTITY
 from .geometry import Geometry, map_length
 from .methods import METHODS
 from .metrics import METRICS, flag_codes, measure_methods
 from .semantics import Semantics
-from . import workers
 from .workers import run_all
 
 CHUNK = 32768  # boxes per engine pass: bounds memory, keeps Python overhead per pass small
@@ -136,8 +136,8 @@ class Rows:
     DataFrame unless one is asked for (:meth:`frame`). Rows are box-major: box, input scale, method.
 
     ``scales`` holds the boxes in the model's frame at each input scale, ``values`` the metrics at
-    each scale (``name -> (boxes, methods)``, :func:`metric_arrays`), ``flag_codes``/``flag_names`` the flags of each box
-    at each scale (``flag_names[code]``).
+    each scale (``name -> (boxes, methods)``, :func:`metric_arrays`), ``flag_codes``/``flag_names``
+    the flags of each box at each scale (``flag_names[code]``).
     """
 
     table: BoxTable
