@@ -308,25 +308,32 @@ def analyze_chunks(tables: Iterable, semantics: Semantics, ahead: int = 1) -> It
         >>> [len(rows) for rows in analyze_chunks(chunks, resolve(stride=16, methods=["roipool"]))]
         [1, 2]
     """
-    from concurrent.futures import ThreadPoolExecutor
-
     pending: deque = deque()
-    pool = ThreadPoolExecutor(workers.THREADS, thread_name_prefix="roiloss-engine")
+    pool = None  # threads only once there is more than one task: a small input runs on this thread
     try:
         for table in tables:
             rows, tasks = _prepared_rows(table, semantics)
-            pending.append((rows, [pool.submit(task) for task in tasks]))
+            if pool is None and (len(tasks) > 1 or pending):
+                from concurrent.futures import ThreadPoolExecutor
+
+                pool = ThreadPoolExecutor(workers.THREADS, thread_name_prefix="roiloss-engine")
+            pending.append((rows, [pool.submit(task) for task in tasks] if pool else tasks))
             if len(pending) > ahead:
                 yield _finished(*pending.popleft())
         while pending:
             yield _finished(*pending.popleft())
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _finished(rows: Rows, futures: list) -> Rows:
-    for future in futures:
-        future.result()
+def _finished(rows: Rows, work: list) -> Rows:
+    """``rows`` once their tasks are done: futures, or (before any thread was started) the tasks."""
+    for item in work:
+        if callable(item):
+            item()
+        else:
+            item.result()
     return rows
 
 

@@ -16,8 +16,10 @@ from .workers import run_all
 STAT_METRICS = ["lost_frac", "gained_frac", "outside_weight", "shift_px"]
 STATISTICS = ["mean", "median", "p95", "max"]
 COUNTS = ["boxes", "measured", "losing", "invalid", "sub_cell"]  # what an Accumulator counts per group
-# metrics are summarised on several threads while each one's float64 copy stays below 64 MB
+# metrics are summarised on several threads while each one's float64 copy stays below 64 MB, and
+# are worth it (a small input spares starting threads)
 PARALLEL_VALUES = 8_000_000
+SERIAL_VALUES = 1 << 16
 
 
 def describe(values: np.ndarray) -> dict[str, float]:
@@ -174,9 +176,9 @@ class Accumulator:
         if self.by not in (None, "level"):
             raise ValueError(f"arrays can be grouped by level only, not {self.by!r}")
         for boxes, values, codes, names in zip(rows.scales, rows.values, rows.flag_codes, rows.flag_names):
-            kinds = np.asarray([str(n) for n in names])
-            invalid_of = np.char.startswith(kinds, "invalid:")
-            sub_cell_of = np.char.find(kinds, "sub-cell") >= 0
+            kinds = [str(n) for n in names]  # a few distinct flags (numpy.char would cost an import)
+            invalid_of = np.array([k.startswith("invalid:") for k in kinds], dtype=bool)
+            sub_cell_of = np.array(["sub-cell" in k for k in kinds], dtype=bool)
             invalid, sub_cell = invalid_of[codes], sub_cell_of[codes]
             if self.by == "level":
                 groups = [((level,), np.flatnonzero(boxes.level == level)) for level in np.unique(boxes.level[boxes.level >= 0])]
@@ -243,7 +245,7 @@ class Accumulator:
                 row.update({f"{metric}_{stat}": statistics[stat] for stat in STATISTICS})
 
             largest = max((sum(count for count, _, _ in chunks) for _, _, chunks in tasks), default=0)
-            if largest <= PARALLEL_VALUES:
+            if SERIAL_VALUES < largest <= PARALLEL_VALUES:
                 run_all(describe_one, tasks)
             else:
                 for task in tasks:

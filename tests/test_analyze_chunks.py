@@ -81,3 +81,29 @@ def test_stopping_early_drops_the_queued_tasks_and_leaves_no_thread(monkeypatch)
     assert first.table is tables[0]
     assert len(ran) < sum(-(-len(t) // 10) for t in tables[:3])  # not every table's tasks ran
     assert not [t for t in threading.enumerate() if t.name.startswith("roiloss-engine")]
+
+
+@pytest.mark.parametrize("ahead", [0, 1])
+def test_tables_of_one_task_each_run_on_the_calling_thread_until_a_second_one(ahead, monkeypatch):
+    """A small input (one table of one engine task) starts no thread; a stream of such tables
+    starts the pool at the second, and gives the same rows."""
+    monkeypatch.setattr(workers, "THREADS", 2)
+    ran = []
+    original = analysis.measure_methods
+
+    def recorded(*args):
+        ran.append(threading.current_thread().name)
+        return original(*args)
+
+    monkeypatch.setattr(analysis, "measure_methods", recorded)
+    tables = chunks()
+    semantics = resolve()
+    only = list(analyze_chunks(iter(tables[:1]), semantics, ahead=ahead))
+    assert ran == ["MainThread"]
+    pd.testing.assert_frame_equal(only[0].frame(), analyze_rows(tables[0], semantics).frame())
+    ran.clear()
+    streamed = list(analyze_chunks(iter(tables), semantics, ahead=ahead))
+    assert len(ran) == len(tables)  # the first table on this thread, the others on the pool when queued ahead
+    assert ran.count("MainThread") == (1 if ahead else len(tables))
+    for table, rows in zip(tables, streamed):
+        pd.testing.assert_frame_equal(rows.frame(), analyze_rows(table, semantics).frame())
