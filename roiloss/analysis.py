@@ -298,7 +298,9 @@ def analyze_chunks(tables: Iterable, semantics: Semantics, ahead: int = 1) -> It
     finished, on :data:`~roiloss.workers.THREADS` threads: no thread waits at the end of a table
     while another is to do, and the caller's work on a yielded :class:`Rows` (summaries, output)
     runs meanwhile. An error of a task is raised where its table would have been yielded; when the
-    caller stops early the queued tasks are dropped and the running ones finish first.
+    caller stops early the queued tasks are dropped and the running ones finish first. A small
+    input (one table of one task) starts no thread: tasks run on the calling thread until a
+    second table or task comes.
 
     Example:
         >>> from roiloss.box_table import BoxTable

@@ -79,8 +79,9 @@ def order_statistics(values: np.ndarray, ranks: list[int]) -> np.ndarray:
 
     A large array is not partitioned whole: a sorted sample of :data:`SELECT_SAMPLE` values gives
     bounds ``lo <= hi`` around a group of nearby ranks, counting the values below ``lo`` proves
-    the ranks lie among those in ``[lo, hi]`` (a few per cent of them), and only those are
-    copied and partitioned; where the proof fails, or ties crowd the bracket, the whole array is.
+    the ranks lie among those in ``[lo, hi]`` (a few per cent of them, or a run of values equal
+    to ``lo`` or ``hi``, which are counted), and only those strictly between are copied and
+    partitioned; where the proof fails, or too many values lie between, the whole array is.
     """
     n = len(values)
     if n <= 16 * SELECT_SAMPLE:
@@ -109,28 +110,35 @@ def order_statistics(values: np.ndarray, ranks: list[int]) -> np.ndarray:
 
 def _in_bracket(values: np.ndarray, lo: float, hi: float, ranks: list[int]) -> np.ndarray | None:
     """The values at ``ranks`` (sorted) when they all lie in ``[lo, hi]``, else None (also when
-    ties crowd the bracket: a quarter of the values or more). Compares :data:`SELECT_BLOCK`
-    values at a time, so the masks take little memory; copies the values in the bracket."""
+    the values strictly between ``lo`` and ``hi`` are a quarter of all or more). The values equal
+    to ``lo`` or ``hi`` are counted, not copied (a metric is mostly zeros); the others in the
+    bracket are copied and partitioned. Compares :data:`SELECT_BLOCK` values at a time, so the
+    masks take little memory."""
     n = len(values)
-    below, inside, parts = 0, 0, []
+    below, at_lo, at_hi, parts, between = 0, 0, 0, [], 0
     for start in range(0, n, SELECT_BLOCK):
         block = values[start:start + SELECT_BLOCK]
         below += int(np.count_nonzero(block < lo))
-        if lo == hi:
-            inside += int(np.count_nonzero(block == lo))
+        at_lo += int(np.count_nonzero(block == lo))
+        if hi == lo:
             continue
-        parts.append(block[(block >= lo) & (block <= hi)])
-        inside += len(parts[-1])
-        if inside > n // 4:
+        at_hi += int(np.count_nonzero(block == hi))
+        parts.append(block[(block > lo) & (block < hi)])
+        between += len(parts[-1])
+        if between > n // 4:
             return None
-    if ranks[0] < below or below + inside <= ranks[-1]:
+    if ranks[0] < below or below + at_lo + between + at_hi <= ranks[-1]:
         return None
-    if lo == hi:  # the ranks fall in a run of values equal to lo
-        return np.full(len(ranks), lo)
-    kept = np.concatenate(parts)
-    kth = [rank - below for rank in ranks]
-    kept.partition(kth)
-    return kept[kth]
+    out = np.empty(len(ranks))
+    inner = [i for i, rank in enumerate(ranks) if below + at_lo <= rank < below + at_lo + between]
+    for i, rank in enumerate(ranks):
+        out[i] = lo if rank < below + at_lo else hi
+    if inner:
+        kept = np.concatenate(parts)
+        kth = [ranks[i] - below - at_lo for i in inner]
+        kept.partition(kth)
+        out[inner] = kept[kth]
+    return out
 
 
 def flag_masks(flags) -> tuple[np.ndarray, np.ndarray]:
@@ -223,7 +231,7 @@ class Accumulator:
     def records(self) -> list[dict]:
         """The rows of :meth:`summary` as dicts, without pandas. Needs a float64 copy of one
         metric's values per thread (:data:`~roiloss.workers.THREADS`; one at a time past
-        :data:`PARALLEL_VALUES` values)."""
+        :data:`PARALLEL_VALUES` values, in turn up to :data:`SERIAL_VALUES`)."""
         rows = []
         for key, part in self.parts.items():
             row = {"method": key[0]}

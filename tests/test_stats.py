@@ -75,8 +75,8 @@ def test_linear_percentiles_are_numpys(values):
        ties=st.sampled_from([None, 0.0, 0.5]), order=st.sampled_from(["as drawn", "sorted", "reversed"]))
 def test_order_statistics_bracketed_equal_numpys_partition(values, size, seed, positions, ties, order):
     """The bracketing selection (here from samples of 8 values, from 129 values on, compared 50 at
-    a time, with brackets so narrow that they often miss) gives the values numpy's partition puts at the ranks, whatever
-    the order, ties and zeros."""
+    a time, with brackets so narrow that they often miss) gives the values numpy's partition puts
+    at the ranks, whatever the order, ties and zeros."""
     from roiloss import stats
 
     rng = np.random.default_rng(seed)  # the values drawn, repeated to size, and spread
@@ -96,7 +96,14 @@ def test_order_statistics_bracketed_equal_numpys_partition(values, size, seed, p
 
 
 @pytest.mark.parametrize("kind", ["uniform", "mostly zeros", "all zeros", "two values", "sorted", "reversed"])
-def test_percentiles_of_a_million_values_are_numpys(kind):
+def test_percentiles_of_a_million_values_are_numpys(kind, monkeypatch):
+    """Equal to numpy's; and the summary's median and p95 come from brackets, not from
+    partitioning the whole array."""
+    from roiloss import stats
+
+    answered = []
+    bracket = stats._in_bracket
+    monkeypatch.setattr(stats, "_in_bracket", lambda *args: answered.append(bracket(*args)) or answered[-1])
     rng = np.random.default_rng(5)
     values = rng.random(1_000_000).astype(np.float32).astype(np.float64)
     if kind == "mostly zeros":
@@ -111,7 +118,10 @@ def test_percentiles_of_a_million_values_are_numpys(kind):
 
     for percents in ([50, 95], [50, 95, 5, 100, 0]):  # the summary's, and the extremes too
         want = np.percentile(values, percents)
+        answered.clear()
         np.testing.assert_array_equal(linear_percentiles(values.copy(), percents), want)
+        if percents == [50, 95]:
+            assert answered and all(found is not None for found in answered), kind
 
 
 def test_a_bracket_that_misses_a_rank_by_one_says_so():
@@ -123,4 +133,7 @@ def test_a_bracket_that_misses_a_rank_by_one_says_so():
     assert _in_bracket(values, 30.0, 40.0, [35, 41]) is None  # value 41 lies above it
     assert _in_bracket(values, 50.0, 50.0, [50]).tolist() == [50.0]
     assert _in_bracket(values, 50.0, 50.0, [51]) is None
-    assert _in_bracket(values, 0.0, 60.0, [30]) is None  # ties or not, a bracket of most values: no gain
+    assert _in_bracket(values, 0.0, 60.0, [30]) is None  # a bracket of most values: no gain
+    mostly = np.concatenate([np.zeros(90), np.arange(1.0, 11.0)])[::-1].copy()  # ties at lo are counted
+    assert _in_bracket(mostly, 0.0, 3.0, [0, 89, 90, 92]).tolist() == [0.0, 0.0, 1.0, 3.0]
+    assert _in_bracket(mostly, 0.0, 3.0, [93]) is None
