@@ -4,8 +4,10 @@
     python benchmarks/bench.py --smoke      # tiny sizes, seconds: CI runs this so the script cannot rot
 
 Wall time and peak memory (the child's ``ru_maxrss`` from ``wait4``) are medians over ``--runs``
-runs; each scenario's ratio is to a baseline measured in the same run on the same file. Inputs are
-generated deterministically under ``benchmarks/data/`` (git-ignored) and reused when present.
+runs (the start-up scenarios, a fraction of a second each, take five times as many); each
+scenario's ratio is to a baseline measured in the same run on the same file, the two run in turns
+(scenario, baseline, scenario, ...) so that a drift of the machine's speed falls on both. Inputs
+are generated deterministically under ``benchmarks/data/`` (git-ignored) and reused when present.
 """
 
 from __future__ import annotations
@@ -179,17 +181,20 @@ print("SECONDS", time.perf_counter() - started)
 PEAK = HERE / "peak.py"
 
 
-def timed(command: list[str], runs: int) -> tuple[float, float]:
-    """Run ``command`` under ``peak.py``; median wall seconds and median peak RSS (MB)."""
-    times, peaks = [], []
+def timed(commands: list[list[str]], runs: int) -> list[tuple[float, float]]:
+    """Run each command ``runs`` times under ``peak.py``, the commands in turns; per command the
+    median wall seconds and the median peak RSS (MB)."""
+    times, peaks = [[] for _ in commands], [[] for _ in commands]
     for _ in range(runs):
-        result = subprocess.run([sys.executable, str(PEAK), *command], capture_output=True)
-        if result.returncode != 0:
-            raise SystemExit(f"benchmark child failed: {' '.join(command)}\n{result.stderr.decode()[-2000:]}")
-        fields = dict(line.split(" ", 1) for line in result.stdout.decode().splitlines() if line[:5] in ("WALL ", "PEAK ", "SECON"))
-        times.append(float(fields.get("SECONDS", fields["WALL"])))
-        peaks.append(float(fields["PEAK"]))
-    return statistics.median(times), statistics.median(peaks)
+        for command, seconds, peak in zip(commands, times, peaks):
+            result = subprocess.run([sys.executable, str(PEAK), *command], capture_output=True)
+            if result.returncode != 0:
+                raise SystemExit(f"benchmark child failed: {' '.join(command)}\n{result.stderr.decode()[-2000:]}")
+            fields = dict(line.split(" ", 1) for line in result.stdout.decode().splitlines()
+                          if line[:5] in ("WALL ", "PEAK ", "SECON"))
+            seconds.append(float(fields.get("SECONDS", fields["WALL"])))
+            peak.append(float(fields["PEAK"]))
+    return [(statistics.median(t), statistics.median(p)) for t, p in zip(times, peaks)]
 
 
 def main() -> None:
@@ -198,6 +203,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=None, help="runs per scenario (default 3, smoke 1)")
     parser.add_argument("--data", type=Path, default=HERE / "data")
     args = parser.parse_args()
+    load_before = os.getloadavg()[0]  # before anything of the bench runs
     sizes = SMOKE if args.smoke else FULL
     runs = args.runs or (1 if args.smoke else 3)
     paths = inputs(sizes, args.data / ("smoke" if args.smoke else "full"))
@@ -207,9 +213,10 @@ def main() -> None:
     out_csv = args.data / "out.csv"
     rows = []
 
-    def scenario(name, command, target, baseline=None, ratio_target=None, memory_target=None, boxes=None):
-        seconds, peak = timed(command, runs)
-        base = timed(baseline, runs)[0] if baseline else None
+    def scenario(name, command, target, baseline=None, ratio_target=None, memory_target=None, boxes=None,
+                 repeat=1):
+        (seconds, peak), *rest = timed([command] + ([baseline] if baseline else []), runs * repeat)
+        base = rest[0][0] if rest else None
         ratio = seconds / base if base else None
         ok = True
         if target is not None and seconds > target:
@@ -235,11 +242,11 @@ def main() -> None:
     subprocess.run([py, "-m", "compileall", "-q", str(HERE.parent / "roiloss")], check=True)
     numpy_start = [py, "-c", "import numpy"]
     scenario("start-up: roiloss --version", roiloss + ["--version"], 0.25 if full else None,
-             baseline=numpy_start, ratio_target=2 if full else None)
+             baseline=numpy_start, ratio_target=2 if full else None, repeat=5)
     ten = args.data / "ten.csv"
     ten.write_text("x1,y1,x2,y2\n" + "".join(f"{i},{i},{i + 40},{i + 30}\n" for i in range(10)))
     scenario("start-up: analyze 10 boxes", roiloss + ["analyze", str(ten)], 0.45 if full else None,
-             baseline=numpy_start, ratio_target=2 if full else None)
+             baseline=numpy_start, ratio_target=2 if full else None, repeat=5)
     scenario(f"engine: metrics of {n:,} boxes x 3 methods", engine("metric_arrays", three),
              0.8 if full else None, boxes=n)
     scenario(f"engine: metrics of {n:,} boxes x 5 methods", engine("metric_arrays", five), None, boxes=n)
@@ -268,7 +275,7 @@ def main() -> None:
              60 if full else None, boxes=sizes["mask_annotations"])
     out_csv.unlink(missing_ok=True)
     ten.unlink(missing_ok=True)
-    print_table(rows, runs)
+    print_table(rows, runs, load_before)
     if not args.smoke and any(r[-1] == "NO" for r in rows):
         sys.exit(1)
 
@@ -284,9 +291,10 @@ def _target_text(seconds, ratio, memory) -> str:
     return ", ".join(parts) or "-"
 
 
-def print_table(rows, runs) -> None:
+def print_table(rows, runs, load_before: float) -> None:
     print(f"roiloss benchmark | {platform.machine()} | {os.cpu_count()} cores | Python {platform.python_version()} | "
-          f"median of {runs} run(s)")
+          f"median of {runs} run(s), {5 * runs} for start-up | load average {load_before:.2f} before, "
+          f"{os.getloadavg()[0]:.2f} after")
     header = ["scenario", "wall s", "peak MB", "boxes/s", "baseline s", "ratio", "target", "met"]
     table = [header] + [[r[0], f"{r[1]:.2f}", f"{r[2]:.0f}", f"{r[3]:,.0f}" if r[3] else "-",
                          f"{r[4]:.2f}" if r[4] else "-", f"{r[5]:.2f}" if r[5] else "-", r[6], r[7]] for r in rows]

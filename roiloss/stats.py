@@ -199,14 +199,18 @@ class Accumulator:
 
     def _keep(self, key: tuple, values: dict[str, np.ndarray], invalid: np.ndarray, sub_cell: np.ndarray) -> None:
         part = self._part(key)
-        lost = np.asarray(values["lost_frac"], dtype=np.float32)
-        for name, count in (("boxes", len(invalid)), ("measured", np.count_nonzero(~np.isnan(lost))),
-                            ("losing", np.count_nonzero(lost > 0)), ("invalid", np.count_nonzero(invalid)),
-                            ("sub_cell", np.count_nonzero(sub_cell))):
+        if self.values:
+            packed = {metric: _pack(values[metric], self._store) for metric in STAT_METRICS}
+            measured, lost, _ = packed["lost_frac"]  # lost: the measured values, or the non-zero ones
+        else:
+            lost = np.asarray(values["lost_frac"], dtype=np.float32)
+            measured = np.count_nonzero(~np.isnan(lost))
+        for name, count in (("boxes", len(invalid)), ("measured", measured), ("losing", np.count_nonzero(lost > 0)),
+                            ("invalid", np.count_nonzero(invalid)), ("sub_cell", np.count_nonzero(sub_cell))):
             part[name].append(int(count))
         if self.values:
             for metric in STAT_METRICS:
-                part[metric].append(_pack(lost if metric == "lost_frac" else values[metric], self._store))
+                part[metric].append(packed[metric])
 
     def merge(self, other: "Accumulator") -> None:
         """Add everything ``other`` collected (another chunk, process or machine)."""
@@ -267,16 +271,24 @@ class Accumulator:
 def _pack(values: np.ndarray, store: "_Blocks") -> tuple[int, np.ndarray, np.ndarray | None]:
     """One chunk of a metric as kept: ``(count, values, None)`` with the measured (not NaN) values
     as float32, or, when that is smaller, ``(count, non-zero values, packed bitmap of their places)``
-    (most boxes lose nothing to most methods; RoIAlign never shifts). ``-0.0`` counts as non-zero."""
-    kept = np.asarray(values, dtype=np.float32)
+    (most boxes lose nothing to most methods; RoIAlign never shifts). ``-0.0`` counts as non-zero.
+    The values are cast straight into the store and compacted there."""
+    kept = store.reserve(len(values))
+    np.copyto(kept, values, casting="unsafe")  # float64 to float32, as astype rounds
     missing = np.isnan(kept)
+    count = len(kept)
     if missing.any():
-        kept = kept[~missing]
+        count -= int(np.count_nonzero(missing))
+        kept[:count] = kept[~missing]
+        kept = kept[:count]
     nonzero = kept.view(np.uint32) != 0  # the bits of +0.0
-    zeros = len(kept) - int(np.count_nonzero(nonzero))
-    if zeros * 32 > len(kept):  # a bit per value costs less than the zeros' 32 bits each
-        return len(kept), store(kept[nonzero]), np.packbits(nonzero)
-    return len(kept), store(kept), None
+    zeros = count - int(np.count_nonzero(nonzero))
+    if zeros * 32 > count:  # a bit per value costs less than the zeros' 32 bits each
+        kept[:count - zeros] = kept[nonzero]
+        store.release(len(values) - (count - zeros))
+        return count, kept[:count - zeros], np.packbits(nonzero)
+    store.release(len(values) - count)
+    return count, kept, None
 
 
 def _unpack(chunks: list[tuple]) -> np.ndarray:
@@ -293,7 +305,7 @@ def _unpack(chunks: list[tuple]) -> np.ndarray:
 
 
 class _Blocks:
-    """Copies float32 arrays into blocks that double up to ``BLOCK`` values and returns views.
+    """Hands out views of float32 blocks that double up to ``BLOCK`` values.
 
     malloc maps a block that large outside its heap, so the kept values leave no holes among the
     engine's freed temporaries there (holes the process would keep: 200 MB on 16 M boxes). A copy
@@ -305,13 +317,17 @@ class _Blocks:
     def __init__(self):
         self.block, self.used = np.empty(0, np.float32), 0
 
-    def __call__(self, values: np.ndarray) -> np.ndarray:
-        if self.used + len(values) > len(self.block):
-            self.block, self.used = np.empty(max(min(2 * len(self.block), self.BLOCK), len(values)), np.float32), 0
-        view = self.block[self.used:self.used + len(values)]
-        view[:] = values
-        self.used += len(values)
+    def reserve(self, n: int) -> np.ndarray:
+        """A view of the next ``n`` free values (a new block when this one is too full)."""
+        if self.used + n > len(self.block):
+            self.block, self.used = np.empty(max(min(2 * len(self.block), self.BLOCK), n), np.float32), 0
+        view = self.block[self.used:self.used + n]
+        self.used += n
         return view
+
+    def release(self, n: int) -> None:
+        """Give back the last ``n`` values of the latest :meth:`reserve`."""
+        self.used -= n
 
     def __reduce__(self):
         return _Blocks, ()

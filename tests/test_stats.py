@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import roiloss
-from roiloss.stats import STAT_METRICS, Accumulator, describe, flag_masks, summarize
+from roiloss.stats import STAT_METRICS, Accumulator, _Blocks, _pack, _unpack, describe, flag_masks, summarize
 
 from conftest import VAL, VAL_BOXES
 
@@ -137,3 +137,22 @@ def test_a_bracket_that_misses_a_rank_by_one_says_so():
     mostly = np.concatenate([np.zeros(90), np.arange(1.0, 11.0)])[::-1].copy()  # ties at lo are counted
     assert _in_bracket(mostly, 0.0, 3.0, [0, 89, 90, 92]).tolist() == [0.0, 0.0, 1.0, 3.0]
     assert _in_bracket(mostly, 0.0, 3.0, [93]) is None
+
+
+def test_pack_keeps_measured_values_or_nonzero_ones_with_a_bitmap_in_one_store():
+    store = _Blocks()
+    store.block = np.full(64, np.nan, np.float32)  # room for both chunks
+    dense = np.array([0.5, np.nan, 0.25, 3.0, np.nan])
+    count, kept, bits = _pack(dense, store)
+    assert (count, kept.tolist(), bits) == (3, [0.5, 0.25, 3.0], None)
+    # 40 values, 38 of them zero (one a NaN-free -0.0 kept as non-zero): a bitmap and the non-zero values
+    sparse = np.zeros(40)
+    sparse[[7, 30]] = [0.125, -0.0]
+    sparse[12] = np.nan
+    count, values, bits = _pack(sparse, store)
+    assert count == 39 and values.tolist() == [0.125, -0.0] and np.signbit(values[1])
+    assert np.flatnonzero(np.unpackbits(bits, count=39)).tolist() == [7, 29]  # places among the measured
+    # the store gave back what each chunk did not keep: the two chunks lie side by side in one block
+    assert store.used == 5 and np.shares_memory(store.block[:3], kept) and np.shares_memory(store.block[3:5], values)
+    assert _unpack([(3, kept, None), (count, values, bits)]).tolist() == (
+        [0.5, 0.25, 3.0] + [0.0] * 7 + [0.125] + [0.0] * 21 + [-0.0] + [0.0] * 9)
