@@ -194,14 +194,28 @@ def _edge_steps(r0, r1, dtype) -> tuple[list, np.ndarray]:
 
 def _ramp_sums(position, steps) -> np.ndarray:
     """``sum_k weight_k * sum_s clip(position_s - k, 0, 1)`` per box (ramps in the positions'
-    precision, sums in float64)."""
+    precision, sums in float64).
+
+    float32 positions sum ``clip(position_s, k, k + 1)`` instead, less ``k`` per sample: one pass
+    fewer, and the same value. A position ``p >= 0`` clipped to ``[k, k + 1]`` is ``k + 1`` when
+    ``k < 0`` and its ramp when ``k = 0``; for ``k >= 1`` the clipped positions are multiples of
+    float32's spacing at ``k`` and at most ``2 k``, so their float64 sum is exact, as is the ramps'.
+    (Boxes with a sample below 0 are summed again from what the kernel read: :func:`inside_mass`.)
+    """
     dtype = position.dtype.type
     ramp = np.empty_like(position)
     total = np.zeros(len(position))
+    samples = position.shape[1]
     for k, weight in steps:
-        np.subtract(position, k.astype(dtype)[:, None], out=ramp)
-        np.clip(ramp, dtype(0), dtype(1), out=ramp)
-        total += weight * np.add.reduce(ramp, axis=1, dtype=np.float64)
+        low = k.astype(dtype)[:, None]
+        if dtype is np.float32:
+            np.maximum(position, low, out=ramp)
+            np.minimum(ramp, low + dtype(1), out=ramp)
+            total += weight * (np.add.reduce(ramp, axis=1, dtype=np.float64) - samples * k)
+        else:
+            np.subtract(position, low, out=ramp)
+            np.clip(ramp, dtype(0), dtype(1), out=ramp)
+            total += weight * np.add.reduce(ramp, axis=1, dtype=np.float64)
     return total
 
 

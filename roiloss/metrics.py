@@ -67,32 +67,54 @@ def measure_methods(methods: list[str], x1, y1, x2, y2, map_w, map_h, geometry: 
 def _metrics(sy: AxisStats, sx: AxisStats, sampled_y, sampled_x, roi_y, roi_x, rows: int, cols: int, unit_y,
              unit_x) -> dict[str, np.ndarray]:
     """The metrics from the statistics and sampled intervals of the two axes: per-box arrays, or
-    ``(methods, boxes)`` arrays against per-box RoIs and units."""
+    ``(methods, boxes)`` arrays against per-box RoIs and units. Each metric is built in place in
+    one fresh array (fewer temporaries: fewer numpy calls, less memory traffic)."""
     (ry0, ry1), (rx0, rx1) = roi_y, roi_x
     area = (ry1 - ry0) * (rx1 - rx0)
     covered = sy.support_overlap * sx.support_overlap
-    support = sy.support_len * sx.support_len
     mass = sy.mass * sx.mass
     with np.errstate(invalid="ignore", divide="ignore"):
-        outside = 1.0 - (sy.inside_mass * sx.inside_mass) / mass
+        lost = np.divide(covered, area)
+        np.subtract(1.0, lost, out=lost)  # 1 - covered / area
+        gained = sy.support_len * sx.support_len
+        gained -= covered
+        gained /= area  # (support - covered) / area
+        outside = sy.inside_mass * sx.inside_mass
+        outside /= mass
+        np.subtract(1.0, outside, out=outside)  # 1 - inside / mass
     outside[~(mass > 0)] = np.nan  # nothing read: no weight to split
 
     (ey0, ey1), (ex0, ex1) = sampled_y, sampled_x
-    e_len_y, e_len_x = np.clip(ey1 - ey0, 0.0, None), np.clip(ex1 - ex0, 0.0, None)
-    e_inter = interval_overlap(ey0, ey1, ry0, ry1) * interval_overlap(ex0, ex1, rx0, rx1)
-    union = area + e_len_y * e_len_x - e_inter
-    shift = np.maximum(np.maximum(np.abs(ey0 - ry0), np.abs(ey1 - ry1)) * unit_y,
-                       np.maximum(np.abs(ex0 - rx0), np.abs(ex1 - rx1)) * unit_x)
+    inter = interval_overlap(ey0, ey1, ry0, ry1)
+    inter *= interval_overlap(ex0, ex1, rx0, rx1)
+    union = np.clip(ey1 - ey0, 0.0, None)
+    union *= np.clip(ex1 - ex0, 0.0, None)
+    np.add(area, union, out=union)
+    union -= inter  # area + sampled area - intersection
+    with np.errstate(invalid="ignore", divide="ignore"):
+        inter /= union
+    shift = _largest_gap(ey0, ey1, ry0, ry1)
+    shift *= unit_y
+    np.maximum(shift, _largest_gap(ex0, ex1, rx0, rx1) * unit_x, out=shift)
     shift[shift < SHIFT_FLOOR_PX] = 0.0
 
     return {
-        "lost_frac": _zero_noise(np.clip(1.0 - covered / area, 0.0, 1.0)),
-        "gained_frac": _zero_noise(np.clip((support - covered) / area, 0.0, None)),
-        "outside_weight": np.clip(outside, 0.0, 1.0),
-        "iou": np.clip(e_inter / union, 0.0, 1.0),
+        "lost_frac": _zero_noise(np.clip(lost, 0.0, 1.0, out=lost)),
+        "gained_frac": _zero_noise(np.clip(gained, 0.0, None, out=gained)),
+        "outside_weight": np.clip(outside, 0.0, 1.0, out=outside),
+        "iou": np.clip(inter, 0.0, 1.0, out=inter),
         "shift_px": shift,
         "empty_bins": rows * cols - (rows - sy.empty_bins) * (cols - sx.empty_bins),
     }
+
+
+def _largest_gap(e0, e1, r0, r1) -> np.ndarray:
+    """``max(|e0 - r0|, |e1 - r1|)`` in a fresh array."""
+    gap = np.subtract(e0, r0)
+    np.abs(gap, out=gap)
+    other = np.subtract(e1, r1)
+    np.abs(other, out=other)
+    return np.maximum(gap, other, out=gap)
 
 
 def _zero_noise(values: np.ndarray) -> np.ndarray:

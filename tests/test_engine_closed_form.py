@@ -180,6 +180,32 @@ def test_inside_mass_ramps_match_the_cell_fractions(seed, dtype, offset):
     np.testing.assert_allclose(got, want, rtol=0, atol=1e-12 * max(1.0, offset))
 
 
+@settings(max_examples=300, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), dtype=st.sampled_from([np.float32, np.float64]),
+       scale=st.sampled_from([1e-30, 1e-6, 1.0, 50.0, 2.0**22]), count=st.integers(1, 40))
+def test_ramp_sums_are_the_ramps_summed_bit_for_bit(seed, dtype, scale, count):
+    """The ramp sums of :func:`inside_mass` (float32: clipped positions less ``k``) against their
+    definition, ``clip(p - k, 0, 1)`` per sample in the positions' precision summed in float64:
+    equal bit for bit for valid positions ``p >= 0`` (tiny, whole, at ``k`` and ``k + 1``) and for
+    invalid ones (``-inf``), with ``k`` from -3 up to float32's whole numbers."""
+    from roiloss.axis_stats import _ramp_sums
+
+    rng = np.random.default_rng(seed)
+    n = 50
+    t = (rng.random((count, n)) * scale * rng.choice([1.0, 4.0, 100.0], (count, n))).astype(dtype).T
+    k = np.floor(rng.uniform(-3.0, 3.0, n) + (t[:, 0].astype(np.float64) if count else 0.0))
+    k = np.minimum(k, 2.0**23 - 2)
+    whole = rng.random((n, count)) < 0.2  # samples exactly at k or k + 1
+    t[whole] = (k[:, None] + rng.integers(0, 2, (n, count))).clip(0)[whole].astype(dtype)
+    t[rng.random((n, count)) < 0.05] = -np.inf
+    steps = [(k + shift, rng.uniform(-1.0, 1.0, n)) for shift in (-1.0, 0.0, 2.0, 3.0)]
+    want = np.zeros(n)
+    for origin, weight in steps:
+        ramp = np.clip(t - origin.astype(dtype)[:, None], dtype(0), dtype(1))
+        want += weight * ramp.astype(np.float64).sum(axis=1)
+    np.testing.assert_array_equal(_ramp_sums(t, steps), want)
+
+
 @settings(max_examples=500, deadline=None)
 @given(x=st.floats(width=32, allow_nan=False, allow_infinity=False))
 def test_cround_is_c_round_for_every_float32(x):
