@@ -109,8 +109,9 @@ def _metric_tasks(boxes: ModelBoxes, geometry: Geometry, methods: list[str]) -> 
         map_w, map_h = map_length(boxes.padded_width[rows], stride), map_length(boxes.padded_height[rows], stride)
         coords = [c[rows] for c in (boxes.x1, boxes.y1, boxes.x2, boxes.y2)]
         px_x, px_y = stride / boxes.scale_x[rows], stride / boxes.scale_y[rows]
-        for name, block in measure_methods(methods, *coords, map_w, map_h, g, px_x, px_y).items():
-            values[name][rows] = block.T
+        for j, metrics in enumerate(measure_methods(methods, *coords, map_w, map_h, g, px_x, px_y)):
+            for name, column in metrics.items():
+                values[name][rows, j] = column
 
     strides = boxes.stride[measured]
     # one stride (no pyramid) is the common case: spare sorting every box's stride to find it

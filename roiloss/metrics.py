@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .axis_stats import STAT_FIELDS, AxisStats, interval_overlap
+from .axis_stats import AxisStats, interval_overlap
 from .geometry import Geometry
 from .methods import METHODS, Axes, axes
 
@@ -32,43 +32,38 @@ def measure(ax: Axes, px_per_unit_x=None, px_per_unit_y=None) -> dict[str, np.nd
 
 
 def measure_methods(methods: list[str], x1, y1, x2, y2, map_w, map_h, geometry: Geometry, px_per_unit_x,
-                    px_per_unit_y) -> dict[str, np.ndarray]:
-    """Every metric of every box for each method, as ``(methods, boxes)`` arrays: row ``j`` is
+                    px_per_unit_y) -> list[dict[str, np.ndarray]]:
+    """Every metric of every box for each method: item ``j`` is
     ``measure(axes(methods[j], ...), px_per_unit_x, px_per_unit_y)``.
 
-    The same values from fewer, larger numpy calls (the engine runs on several threads, and each
-    call is a turn at the GIL): with a square pool one call of a method's per-axis function takes
-    the y edges and the x edges as one set of ``2 n`` rows, and the metrics of all methods are
-    computed at once from their stacked statistics.
+    The same values from fewer numpy calls (the engine runs on several threads, and each call is a
+    turn at the GIL): with a square pool one call of a method's per-axis function takes the y
+    edges and the x edges as one set of ``2 n`` rows.
     """
     rows, cols = geometry.pool
     n, s = len(x1), geometry.stride
+    if rows != cols:
+        return [measure(axes(method, x1, y1, x2, y2, map_w, map_h, geometry), px_per_unit_x, px_per_unit_y)
+                for method in methods]
     x1, y1, x2, y2 = (np.asarray(v, dtype=float) for v in (x1, y1, x2, y2))
     roi_y, roi_x = (y1 / s, y2 / s), (x1 / s, x2 / s)
-    if rows == cols:
-        lo, hi = np.concatenate([y1, x1]), np.concatenate([y2, x2])
-        length = np.concatenate([np.broadcast_to(map_h, n), np.broadcast_to(map_w, n)]).astype(float, copy=False)
-        r0, r1 = np.concatenate([roi_y[0], roi_x[0]]), np.concatenate([roi_y[1], roi_x[1]])
-    per_method = []
+    lo, hi = np.concatenate([y1, x1]), np.concatenate([y2, x2])
+    length = np.concatenate([np.broadcast_to(map_h, n), np.broadcast_to(map_w, n)]).astype(float, copy=False)
+    r0, r1 = np.concatenate([roi_y[0], roi_x[0]]), np.concatenate([roi_y[1], roi_x[1]])
+    measured = []
     for method in methods:
-        if rows == cols:
-            both = METHODS[method].axis(lo, hi, rows, length, geometry)
-            e0, e1 = both.sampled
-            per_method.append((*both.stats(r0, r1).split(n), (e0[:n], e1[:n]), (e0[n:], e1[n:])))
-        else:
-            ax = axes(method, x1, y1, x2, y2, map_w, map_h, geometry)
-            per_method.append((ax.y.stats(*roi_y), ax.x.stats(*roi_x), ax.y.sampled, ax.x.sampled))
-    sy, sx = [AxisStats(*[np.stack([getattr(p[axis], name) for p in per_method]) for name in STAT_FIELDS])
-              for axis in (0, 1)]
-    sampled_y, sampled_x = [tuple(np.stack([p[axis][end] for p in per_method]) for end in (0, 1)) for axis in (2, 3)]
-    return _metrics(sy, sx, sampled_y, sampled_x, roi_y, roi_x, rows, cols, px_per_unit_y, px_per_unit_x)
+        both = METHODS[method].axis(lo, hi, rows, length, geometry)
+        e0, e1 = both.sampled
+        sy, sx = both.stats(r0, r1).split(n)
+        measured.append(_metrics(sy, sx, (e0[:n], e1[:n]), (e0[n:], e1[n:]), roi_y, roi_x, rows, cols,
+                                 px_per_unit_y, px_per_unit_x))
+    return measured
 
 
 def _metrics(sy: AxisStats, sx: AxisStats, sampled_y, sampled_x, roi_y, roi_x, rows: int, cols: int, unit_y,
              unit_x) -> dict[str, np.ndarray]:
-    """The metrics from the statistics and sampled intervals of the two axes: per-box arrays, or
-    ``(methods, boxes)`` arrays against per-box RoIs and units. Each metric is built in place in
-    one fresh array (fewer temporaries: fewer numpy calls, less memory traffic)."""
+    """The metrics from the statistics and sampled intervals of the two axes, per box. Each metric
+    is built in place in one fresh array (fewer temporaries: fewer numpy calls, less memory traffic)."""
     (ry0, ry1), (rx0, rx1) = roi_y, roi_x
     area = (ry1 - ry0) * (rx1 - rx0)
     covered = sy.support_overlap * sx.support_overlap

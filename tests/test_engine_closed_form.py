@@ -326,8 +326,8 @@ def test_ordered_clipping_clips_what_the_full_clipping_clips(case, stride, pool)
 @given(case=boxes(), geometry=geometries(), rows=st.integers(1, 9), square=st.booleans(),
        methods=st.lists(st.sampled_from(list(METHODS)), min_size=1, max_size=4, unique=True))
 def test_measure_methods_is_measure_of_each_method(case, geometry, rows, square, methods):
-    """The engine's stacked call (both axes as one set of rows, all methods at once) gives, bit for
-    bit, what :func:`measure` gives method by method."""
+    """The engine's call (both axes as one set of rows when the pool is square) gives, bit for bit,
+    what :func:`measure` gives method by method."""
     import dataclasses
 
     from roiloss.metrics import measure, measure_methods
@@ -342,4 +342,4 @@ def test_measure_methods_is_measure_of_each_method(case, geometry, rows, square,
     for j, method in enumerate(methods):
         want = measure(axes(method, lo, y1, hi, y2, cells_x, cells_y, geometry), px_x, px_y)
         for name, column in want.items():
-            np.testing.assert_array_equal(got[name][j], column, err_msg=f"{method} {name}")
+            np.testing.assert_array_equal(got[j][name], column, err_msg=f"{method} {name}")
