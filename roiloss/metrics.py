@@ -71,10 +71,10 @@ def _metrics(sy: AxisStats, sx: AxisStats, sampled_y, sampled_x, roi_y, roi_x, r
     with np.errstate(invalid="ignore", divide="ignore"):
         lost = np.divide(covered, area)
         np.subtract(1.0, lost, out=lost)  # 1 - covered / area
-        gained = sy.support_len * sx.support_len
+        gained = np.multiply(sy.support_len, sx.support_len, dtype=np.float64)  # (whole numbers may be int)
         gained -= covered
         gained /= area  # (support - covered) / area
-        outside = sy.inside_mass * sx.inside_mass
+        outside = np.multiply(sy.inside_mass, sx.inside_mass, dtype=np.float64)
         outside /= mass
         np.subtract(1.0, outside, out=outside)  # 1 - inside / mass
     outside[~(mass > 0)] = np.nan  # nothing read: no weight to split
