@@ -196,11 +196,13 @@ def _ramp_sums(position, steps) -> np.ndarray:
     """``sum_k weight_k * sum_s clip(position_s - k, 0, 1)`` per box (ramps in the positions'
     precision, sums in float64).
 
-    float32 positions sum ``clip(position_s, k, k + 1)`` instead, less ``k`` per sample: one pass
-    fewer, and the same value. A position ``p >= 0`` clipped to ``[k, k + 1]`` is ``k + 1`` when
-    ``k < 0`` and its ramp when ``k = 0``; for ``k >= 1`` the clipped positions are multiples of
-    float32's spacing at ``k`` and at most ``2 k``, so their float64 sum is exact, as is the ramps'.
-    (Boxes with a sample below 0 are summed again from what the kernel read: :func:`inside_mass`.)
+    float32 positions sum ``clip(position_s, k, k + 1)`` instead, less ``k`` per sample (a max and a
+    min against per-box bounds run faster here than a subtraction and a clip), with the same value:
+    a position ``p >= 0`` clipped to ``[k, k + 1]`` is ``k + 1`` when ``k < 0`` and its ramp when
+    ``k = 0``; for ``k >= 1`` the clipped positions are multiples of float32's spacing at ``k`` and
+    at most ``2 k``, so their float64 sum is exact, as is the ramps'; an invalid sample (``-inf``)
+    gives ``k``, no ramp. (Boxes with a sample below 0 are summed again from what the kernel read:
+    :func:`inside_mass`.)
     """
     dtype = position.dtype.type
     ramp = np.empty_like(position)

@@ -82,7 +82,8 @@ def _metrics(sy: AxisStats, sx: AxisStats, sampled_y, sampled_x, roi_y, roi_x, r
     (ey0, ey1), (ex0, ex1) = sampled_y, sampled_x
     inter = interval_overlap(ey0, ey1, ry0, ry1)
     inter *= interval_overlap(ex0, ex1, rx0, rx1)
-    union = np.clip(ey1 - ey0, 0.0, None)
+    union = np.subtract(ey1, ey0)
+    np.clip(union, 0.0, None, out=union)
     union *= np.clip(ex1 - ex0, 0.0, None)
     np.add(area, union, out=union)
     union -= inter  # area + sampled area - intersection
