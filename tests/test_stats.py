@@ -145,7 +145,7 @@ def test_pack_keeps_measured_values_or_nonzero_ones_with_a_bitmap_in_one_store()
     dense = np.array([0.5, np.nan, 0.25, 3.0, np.nan])
     count, kept, bits = _pack(dense, store)
     assert (count, kept.tolist(), bits) == (3, [0.5, 0.25, 3.0], None)
-    # 40 values, 38 of them zero (one a NaN-free -0.0 kept as non-zero): a bitmap and the non-zero values
+    # 40 values: a NaN, 0.125, -0.0 (non-zero: its sign bit) and 37 zeros: a bitmap and the two non-zero values
     sparse = np.zeros(40)
     sparse[[7, 30]] = [0.125, -0.0]
     sparse[12] = np.nan
