@@ -122,10 +122,11 @@ def inputs(sizes: dict, folder: Path) -> dict[str, Path]:
 # --- measuring -----------------------------------------------------------------------------------
 
 ENGINE = """
-import sys, time
+import os, sys, time
 sys.path.insert(0, {root!r})
 from roiloss.allocator import tune_allocator
-tune_allocator()  # as the command line does: before numpy is imported
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # as the command line does, before numpy is imported
+tune_allocator()
 import numpy as np, pandas as pd
 from roiloss.analysis import analyze_table, metric_arrays, model_boxes
 from roiloss.semantics import resolve

@@ -24,6 +24,10 @@ def main():
     Shell completion (bash): eval "$(_ROILOSS_COMPLETE=bash_source roiloss)"
     (zsh: zsh_source, fish: fish_source).
     """
+    # No command multiplies matrices large enough for a threaded BLAS. With more than one thread,
+    # OpenBLAS starts its pool when numpy is imported, and the idle pool spins on the other core
+    # for about 0.1 s of CPU (measured here) that the engine's threads want. Read at numpy's import.
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     tune_allocator()
 
 

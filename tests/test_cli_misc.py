@@ -1,6 +1,7 @@
 """`roiloss methods`, `roiloss presets`, --help, --version, and user strings shown literally (no rich markup)."""
 
 import json
+import os
 import subprocess
 import sys
 
@@ -38,6 +39,36 @@ def test_presets_command_lists_all():
 def test_python_dash_m_runs():
     out = subprocess.run([sys.executable, "-m", "roiloss", "methods"], capture_output=True, text=True)
     assert out.returncode == 0 and "roialign-legacy" in out.stdout
+
+
+NUMPY_THREADS = """
+import os, sys
+from roiloss.cli import main
+try:
+    main.main(["methods", "--help"], standalone_mode=False)  # the group's start, then the help
+except SystemExit:
+    pass
+assert "numpy" not in sys.modules
+count = lambda: len(os.listdir("/proc/self/task")) if os.path.isdir("/proc/self/task") else 0
+before = count()
+import numpy
+print(os.environ.get("OPENBLAS_NUM_THREADS"), count() - before)
+"""
+
+
+@pytest.mark.parametrize("preset,expected", [(None, "1"), ("3", "3")])
+def test_the_command_line_asks_numpy_for_one_blas_thread_unless_told(preset, expected):
+    """Set before numpy is imported, one BLAS thread means no OpenBLAS pool (whose idle workers
+    would spin on the other core); a value the user set is kept."""
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    if preset:
+        env["OPENBLAS_NUM_THREADS"] = preset
+    out = subprocess.run([sys.executable, "-c", NUMPY_THREADS], capture_output=True, text=True, env=env)
+    assert out.returncode == 0, out.stderr
+    value, started = out.stdout.split()[-2:]
+    assert value == expected
+    if preset is None:
+        assert started == "0"  # threads numpy's import started (0 also where /proc is missing)
 
 
 def test_version():
