@@ -193,7 +193,7 @@ def test_ramp_sums_are_the_ramps_summed_bit_for_bit(seed, dtype, scale, count):
     rng = np.random.default_rng(seed)
     n = 50
     t = (rng.random((count, n)) * scale * rng.choice([1.0, 4.0, 100.0], (count, n))).astype(dtype).T
-    k = np.floor(rng.uniform(-3.0, 3.0, n) + (t[:, 0].astype(np.float64) if count else 0.0))
+    k = np.floor(rng.uniform(-3.0, 3.0, n) + t[:, 0].astype(np.float64))  # near each box's first sample
     k = np.minimum(k, 2.0**23 - 2)
     whole = rng.random((n, count)) < 0.2  # samples exactly at k or k + 1
     t[whole] = (k[:, None] + rng.integers(0, 2, (n, count))).clip(0)[whole].astype(dtype)
